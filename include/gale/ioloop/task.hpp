@@ -1,0 +1,239 @@
+#pragma once
+/// `Task<T>`: the coroutine type of every asynchronous operation in gale.
+///
+/// A task is lazy (its body starts when it is first awaited), move-only, and transfers
+/// control symmetrically: awaiting a task that finishes at once does not grow the stack.
+/// Exceptions thrown in the body are rethrown at the `co_await`. A task awaited inside
+/// another runs in the awaiting task's cancellation scope (see cancellation.hpp).
+///
+/// ```
+/// gale::Task<int> answer() { co_return 42; }
+/// gale::Task<void> caller() { int value = co_await answer(); }
+/// ```
+///
+/// Lifetime rule: a coroutine's parameters are copied into its frame, but a reference
+/// parameter copies only the reference. gale's own coroutines take their parameters by
+/// value or by owning handle; see docs/pitfalls.md.
+
+#include <gale/ioloop/cancellation.hpp>
+#include <gale/ioloop/detail/frame_allocator.hpp>
+
+#include <cassert>
+#include <coroutine>
+#include <exception>
+#include <type_traits>
+#include <utility>
+
+namespace gale {
+
+template <class T = void>
+class Task;
+
+namespace detail {
+
+/// What every gale promise has: the continuation to resume at the end, the cancellation
+/// scope, and frames from the per-thread allocator.
+class PromiseBase {
+  public:
+    static void* operator new(std::size_t size) { return allocate_frame(size); }
+    static void operator delete(void* pointer, std::size_t size) noexcept {
+        deallocate_frame(pointer, size);
+    }
+
+    std::suspend_always initial_suspend() noexcept { return {}; }
+
+    struct FinalAwaiter {
+        bool await_ready() const noexcept { return false; }
+        template <class Promise>
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) noexcept {
+            std::coroutine_handle<> continuation = self.promise().continuation_;
+            return continuation ? continuation : std::noop_coroutine();
+        }
+        void await_resume() const noexcept {}
+    };
+    FinalAwaiter final_suspend() noexcept { return {}; }
+
+    void unhandled_exception() noexcept { exception_ = std::current_exception(); }
+
+    CancellationScope* cancellation_scope() const noexcept { return scope_; }
+    void set_cancellation_scope(CancellationScope* scope) noexcept { scope_ = scope; }
+    void set_continuation(std::coroutine_handle<> continuation) noexcept {
+        continuation_ = continuation;
+    }
+
+  protected:
+    void rethrow_if_failed() const {
+        if (exception_) {
+            std::rethrow_exception(exception_);
+        }
+    }
+
+  private:
+    std::coroutine_handle<> continuation_;
+    CancellationScope* scope_ = nullptr;
+    std::exception_ptr exception_;
+};
+
+template <class T>
+class Promise final : public PromiseBase {
+  public:
+    Task<T> get_return_object() noexcept;
+
+    template <class U>
+    requires std::is_convertible_v<U&&, T>
+    void return_value(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
+        ::new (static_cast<void*>(&storage_)) T(std::forward<U>(value));
+        has_value_ = true;
+    }
+
+    T take_result() {
+        rethrow_if_failed();
+        assert(has_value_);
+        return std::move(*std::launder(reinterpret_cast<T*>(&storage_)));
+    }
+
+    ~Promise() {
+        if (has_value_) {
+            std::launder(reinterpret_cast<T*>(&storage_))->~T();
+        }
+    }
+
+  private:
+    alignas(T) unsigned char storage_[sizeof(T)];
+    bool has_value_ = false;
+};
+
+template <>
+class Promise<void> final : public PromiseBase {
+  public:
+    Task<void> get_return_object() noexcept;
+    void return_void() noexcept {}
+    void take_result() { rethrow_if_failed(); }
+};
+
+}  // namespace detail
+
+template <class T>
+class [[nodiscard]] Task {
+  public:
+    using promise_type = detail::Promise<T>;
+    using Handle = std::coroutine_handle<promise_type>;
+    using value_type = T;
+
+    Task() noexcept = default;
+    explicit Task(Handle handle) noexcept : handle_(handle) {}
+    Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+    Task& operator=(Task&& other) noexcept {
+        if (this != &other) {
+            destroy();
+            handle_ = std::exchange(other.handle_, {});
+        }
+        return *this;
+    }
+    Task(const Task&) = delete;
+    Task& operator=(const Task&) = delete;
+    ~Task() { destroy(); }
+
+    /// True when the task holds a coroutine (it is not moved-from or default-constructed).
+    bool valid() const noexcept { return static_cast<bool>(handle_); }
+    /// True when the coroutine ran to its end.
+    bool done() const noexcept { return handle_ && handle_.done(); }
+
+    struct Awaiter {
+        Handle handle;
+
+        bool await_ready() const noexcept { return false; }
+        template <class CallerPromise>
+        std::coroutine_handle<> await_suspend(
+            std::coroutine_handle<CallerPromise> caller) noexcept {
+            promise_type& promise = handle.promise();
+            promise.set_continuation(caller);
+            if (promise.cancellation_scope() == nullptr) {
+                promise.set_cancellation_scope(detail::scope_of(caller));
+            }
+            return handle;
+        }
+        T await_resume() { return handle.promise().take_result(); }
+    };
+
+    /// Starts the task and suspends the caller until it finishes.
+    Awaiter operator co_await() && noexcept {
+        assert(handle_ && !handle_.done());
+        return Awaiter{handle_};
+    }
+    Awaiter operator co_await() & noexcept {
+        assert(handle_ && !handle_.done());
+        return Awaiter{handle_};
+    }
+
+    /// The coroutine handle, still owned by this task. For the loop and combinators.
+    Handle handle() const noexcept { return handle_; }
+    /// Gives up ownership of the coroutine; the caller must destroy it.
+    Handle release() noexcept { return std::exchange(handle_, {}); }
+
+  private:
+    void destroy() noexcept {
+        if (handle_) {
+            handle_.destroy();
+            handle_ = {};
+        }
+    }
+
+    Handle handle_;
+};
+
+namespace detail {
+
+template <class T>
+Task<T> Promise<T>::get_return_object() noexcept {
+    return Task<T>(std::coroutine_handle<Promise<T>>::from_promise(*this));
+}
+
+inline Task<void> Promise<void>::get_return_object() noexcept {
+    return Task<void>(std::coroutine_handle<Promise<void>>::from_promise(*this));
+}
+
+}  // namespace detail
+
+/// An awaitable that yields the cancellation scope of the awaiting task without suspending.
+/// For combinators and custom awaitables that open child scopes.
+struct CurrentScope {
+    CancellationScope* scope = nullptr;
+    bool await_ready() const noexcept { return false; }
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> caller) noexcept {
+        scope = detail::scope_of(caller);
+        return false;
+    }
+    CancellationScope* await_resume() const noexcept { return scope; }
+};
+inline CurrentScope current_scope() noexcept {
+    return {};
+}
+
+/// Runs `task` in `scope` instead of the awaiting task's scope. The scope must outlive the
+/// task; combinators use this to give children a scope of their own.
+template <class T>
+Task<T> with_scope(Task<T> task, CancellationScope& scope) noexcept {
+    task.handle().promise().set_cancellation_scope(&scope);
+    return task;
+}
+
+/// Throws `OperationCancelled` when the awaiting task's scope is cancelled; a cheap explicit
+/// cancellation point for long computations.
+struct CancellationPoint {
+    bool cancelled = false;
+    bool await_ready() const noexcept { return false; }
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> caller) noexcept {
+        CancellationScope* scope = detail::scope_of(caller);
+        cancelled = scope != nullptr && scope->cancelled();
+        return false;
+    }
+    void await_resume() const;
+};
+inline CancellationPoint cancellation_point() noexcept {
+    return {};
+}
+
+}  // namespace gale
