@@ -143,11 +143,13 @@ void EpollPoller::register_edge_triggered(int fd, FdState& state) {
 }
 
 void EpollPoller::finish(IoOperation& operation, int result) {
+    count_finish();
     operation.active = false;
     operation.complete(operation, result, false);
 }
 
 void EpollPoller::start(IoOperation& operation) {
+    count_start();
     operation.active = true;
     operation.cancel_requested = false;
     const int fd = operation.fd;
@@ -185,6 +187,7 @@ void EpollPoller::start(IoOperation& operation) {
             event.events = to_epoll(operation.poll_events);
             event.data.u64 = tag_of(fd);
             if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) {
+                count_finish();
                 operation.active = false;
                 throw system_error(errno, "epoll_ctl(ADD) for handler fd " + std::to_string(fd));
             }

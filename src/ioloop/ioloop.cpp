@@ -2,6 +2,7 @@
 #include <gale/ioloop/ioloop.hpp>
 #include <gale/ioloop/log.hpp>
 
+#include "ioloop/detached_task.hpp"
 #include "ioloop/loop_internals.hpp"
 
 #include <cstdlib>
@@ -145,11 +146,10 @@ IOLoop::IOLoop(IOLoopOptions options)
 }
 
 IOLoop::~IOLoop() {
-    cancel_roots_and_drain();
     while (!internals_->handlers.empty()) {
         remove_handler(internals_->handlers.begin()->first);
     }
-    cancel_roots_and_drain();  // delivers the removed handlers' final completions
+    cancel_roots_and_drain();
     internals_->signals.reset();
     internals_->executor.reset();  // joins the worker threads
     if (current_loop == this) {
@@ -300,8 +300,11 @@ void IOLoop::cancel_roots_and_drain() {
     auto deadline = Clock::now() + std::chrono::seconds(5);
     bool was_running = running_;
     running_ = true;
+    // Operations still in flight are mostly cancellations of closed streams and servers:
+    // let them complete so their owners are released.
     auto busy = [&] {
-        return state.roots != nullptr || !state.ready.empty() || !state.retired_handlers.empty();
+        return state.roots != nullptr || !state.ready.empty() || !state.retired_handlers.empty() ||
+               state.poller->in_flight() > 0;
     };
     while (busy() && Clock::now() < deadline) {
         for (detail::RootNode* node = state.roots; node != nullptr; node = node->next) {
@@ -331,36 +334,8 @@ void IOLoop::cancel_roots_and_drain() {
 namespace detail {
 namespace {
 
-// The self-destroying coroutine behind spawn(): nothing awaits it, so it starts from the loop
-// and frees its own frame when it ends.
-struct DetachedTask {
-    struct promise_type {
-        static void* operator new(std::size_t size) { return allocate_frame(size); }
-        static void operator delete(void* pointer, std::size_t size) noexcept {
-            deallocate_frame(pointer, size);
-        }
-        DetachedTask get_return_object() noexcept {
-            return {std::coroutine_handle<promise_type>::from_promise(*this)};
-        }
-        std::suspend_always initial_suspend() noexcept { return {}; }
-        std::suspend_never final_suspend() noexcept { return {}; }
-        void return_void() noexcept {}
-        void unhandled_exception() noexcept { std::terminate(); }
-    };
-    std::coroutine_handle<promise_type> handle;
-};
-
-struct RootRegistration {
-    LoopInternals& internals;
-    RootNode node;
-    explicit RootRegistration(LoopInternals& loop_internals) : internals(loop_internals) {
-        internals.link_root(node);
-    }
-    ~RootRegistration() { internals.unlink_root(node); }
-};
-
 DetachedTask run_detached(Task<void> task, LoopInternals* internals) {
-    RootRegistration registration(*internals);
+    RootRegistration registration(*internals, nullptr);
     try {
         co_await with_scope(std::move(task), registration.node.scope);
     } catch (const OperationCancelled&) {
@@ -416,8 +391,7 @@ RunOutcome run_until(IOLoop& loop, RootState& state, std::optional<IOLoop::Durat
 
 void spawn(Task<void> task) {
     detail::LoopInternals& internals = IOLoop::current().internals();
-    auto detached = detail::run_detached(std::move(task), &internals);
-    internals.post(std::coroutine_handle<>(detached.handle));
+    detail::run_detached(std::move(task), &internals).start_soon(internals);
 }
 
 namespace {

@@ -22,6 +22,7 @@ namespace gale::detail {
 
 /// A task started with `spawn`; listed so the loop can cancel what is left at shutdown.
 struct RootNode {
+    explicit RootNode(CancellationScope* parent = nullptr) noexcept : scope(parent) {}
     RootNode* previous = nullptr;
     RootNode* next = nullptr;
     CancellationScope scope;

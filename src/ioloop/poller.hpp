@@ -75,6 +75,16 @@ class Poller {
 
     /// Interrupts a blocking `wait` from any thread.
     virtual void wake() noexcept = 0;
+
+    /// Operations started and not yet finally completed (the loop drains them on exit).
+    std::size_t in_flight() const noexcept { return in_flight_; }
+
+  protected:
+    void count_start() noexcept { ++in_flight_; }
+    void count_finish() noexcept { --in_flight_; }
+
+  private:
+    std::size_t in_flight_ = 0;
 };
 
 struct PollerOptions {

@@ -90,6 +90,7 @@ class UringPoller final : public Poller {
     void dispatch_poll(IoOperation& operation, int result);
     void recycle_buffer(unsigned buffer_id);
     void finish(IoOperation& operation, int result) {
+        count_finish();
         operation.active = false;
         operation.complete(operation, result, false);
     }
@@ -218,6 +219,7 @@ void UringPoller::arm_wake() {
 }
 
 void UringPoller::start(IoOperation& operation) {
+    count_start();
     operation.active = true;
     operation.cancel_requested = false;
     operation.rearm_requested = false;

@@ -65,6 +65,11 @@ struct ExecutorState {
 
 template <class R, class F>
 struct ExecutorAwaiter : CancellationCallback {
+    // A constructor, not aggregate initialisation: GCC 12 mishandles aggregate temporaries
+    // with non-trivial members inside co_await expressions (docs/pitfalls.md).
+    ExecutorAwaiter(ThreadPool& executor, F work)
+        : state(std::make_shared<ExecutorState<R>>()), pool(&executor), function(std::move(work)) {}
+
     std::shared_ptr<ExecutorState<R>> state;
     ThreadPool* pool;
     F function;
@@ -127,8 +132,7 @@ struct ExecutorAwaiter : CancellationCallback {
 template <class F>
 Task<std::invoke_result_t<F&>> run_in_executor(ThreadPool& pool, F function) {
     using R = std::invoke_result_t<F&>;
-    co_return co_await detail::ExecutorAwaiter<R, F>{
-        {}, std::make_shared<detail::ExecutorState<R>>(), &pool, std::move(function)};
+    co_return co_await detail::ExecutorAwaiter<R, F>(pool, std::move(function));
 }
 
 /// Runs `function()` on the current loop's default pool.

@@ -1,8 +1,9 @@
 #pragma once
 /// `Task<T>`: the coroutine type of every asynchronous operation in gale.
 ///
-/// A task is lazy (its body starts when it is first awaited), move-only, and transfers
-/// control symmetrically: awaiting a task that finishes at once does not grow the stack.
+/// A task is lazy (its body starts when it is first awaited) and move-only. Awaiting a task
+/// that finishes at once does not grow the stack, whatever the optimisation level; a task
+/// that suspended hands control back to its awaiter by symmetric transfer when it ends.
 /// Exceptions thrown in the body are rethrown at the `co_await`. A task awaited inside
 /// another runs in the awaiting task's cancellation scope (see cancellation.hpp).
 ///
@@ -46,8 +47,13 @@ class PromiseBase {
         bool await_ready() const noexcept { return false; }
         template <class Promise>
         std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) noexcept {
-            std::coroutine_handle<> continuation = self.promise().continuation_;
-            return continuation ? continuation : std::noop_coroutine();
+            PromiseBase& promise = self.promise();
+            if (promise.started_inline_) {
+                // The awaiter is still inside its await_suspend (we finished without ever
+                // suspending): it sees done() and continues by returning, not by a resume.
+                return std::noop_coroutine();
+            }
+            return promise.continuation_ ? promise.continuation_ : std::noop_coroutine();
         }
         void await_resume() const noexcept {}
     };
@@ -61,6 +67,21 @@ class PromiseBase {
         continuation_ = continuation;
     }
 
+    /// Starts the coroutine from an awaiter's await_suspend. Returns true when it finished
+    /// without suspending, so the awaiter can go on without suspending itself: a loop of
+    /// awaits that complete at once then needs no stack, even where the compiler does not
+    /// turn symmetric transfer into a tail call (GCC at -O0, sanitizer builds).
+    template <class Handle>
+    static bool start_inline(Handle handle) {
+        handle.promise().started_inline_ = true;
+        handle.resume();
+        if (handle.done()) {
+            return true;
+        }
+        handle.promise().started_inline_ = false;
+        return false;
+    }
+
   protected:
     void rethrow_if_failed() const {
         if (exception_) {
@@ -72,6 +93,7 @@ class PromiseBase {
     std::coroutine_handle<> continuation_;
     CancellationScope* scope_ = nullptr;
     std::exception_ptr exception_;
+    bool started_inline_ = false;
 };
 
 template <class T>
@@ -144,14 +166,14 @@ class [[nodiscard]] Task {
 
         bool await_ready() const noexcept { return false; }
         template <class CallerPromise>
-        std::coroutine_handle<> await_suspend(
-            std::coroutine_handle<CallerPromise> caller) noexcept {
+        bool await_suspend(std::coroutine_handle<CallerPromise> caller) {
             promise_type& promise = handle.promise();
             promise.set_continuation(caller);
             if (promise.cancellation_scope() == nullptr) {
                 promise.set_cancellation_scope(detail::scope_of(caller));
             }
-            return handle;
+            // Suspend only if the task suspended; if it finished, continue at once.
+            return !detail::PromiseBase::start_inline(handle);
         }
         T await_resume() { return handle.promise().take_result(); }
     };

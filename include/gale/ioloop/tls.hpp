@@ -31,37 +31,39 @@ enum class TLSVersion { tls1_2, tls1_3 };
 
 /// What a client demands of the server's certificate.
 struct TLSClientOptions {
+    TLSClientOptions() = default;  // not an aggregate: see docs/pitfalls.md (GCC 12)
     /// Verify the certificate chain and the host name (turn off only for tests).
     bool verify_peer = true;
     /// PEM bundle of trusted CAs; empty: the system store.
-    std::string ca_file;
+    std::string ca_file{};
     /// Client certificate and key for mutual TLS (PEM files), optional.
-    std::string certificate_chain_file;
-    std::string private_key_file;
+    std::string certificate_chain_file{};
+    std::string private_key_file{};
     /// ALPN protocols offered, in preference order ("h2", "http/1.1").
-    std::vector<std::string> alpn_protocols;
+    std::vector<std::string> alpn_protocols{};
     TLSVersion minimum_version = TLSVersion::tls1_2;
 };
 
 struct TLSServerOptions {
-    std::string certificate_chain_file;
-    std::string private_key_file;
+    TLSServerOptions() = default;  // not an aggregate: see docs/pitfalls.md (GCC 12)
+    std::string certificate_chain_file{};
+    std::string private_key_file{};
     /// Client certificates: `none` asks for none, `optional` verifies one if sent,
     /// `required` refuses clients without a valid one (mutual TLS).
     enum class ClientCertificates { none, optional, required };
     ClientCertificates client_certificates = ClientCertificates::none;
     /// CAs that sign acceptable client certificates (PEM bundle).
-    std::string client_ca_file;
+    std::string client_ca_file{};
     /// ALPN protocols the server accepts, in preference order.
-    std::vector<std::string> alpn_protocols;
+    std::vector<std::string> alpn_protocols{};
     TLSVersion minimum_version = TLSVersion::tls1_2;
     /// Further certificates chosen by SNI: host name -> (chain file, key file).
     struct NamedCertificate {
-        std::string server_name;
-        std::string certificate_chain_file;
-        std::string private_key_file;
+        std::string server_name{};
+        std::string certificate_chain_file{};
+        std::string private_key_file{};
     };
-    std::vector<NamedCertificate> sni_certificates;
+    std::vector<NamedCertificate> sni_certificates{};
 };
 
 /// A shared, immutable TLS configuration; cheap to copy.
