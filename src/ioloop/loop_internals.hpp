@@ -98,6 +98,10 @@ class LoopInternals {
     std::vector<std::unique_ptr<HandlerEntry>> retired_handlers;
     std::unique_ptr<SignalState> signals;
 
+    // Graceful shutdown (shutdown.hpp): requested once, then the waiters resume.
+    bool shutdown_requested = false;
+    std::vector<std::coroutine_handle<>> shutdown_waiters;
+
     // The pool behind run_in_executor and the resolver; made on first use.
     std::unique_ptr<ThreadPool> executor;
     ThreadPool& default_executor();
