@@ -59,8 +59,8 @@ void HandlerEntry::on_complete(IoOperation& operation, int result, bool more) {
         if (found == internals.handlers.end() || found->second->registration != registration) {
             return;
         }
-        IOLoop::Handler handler = found->second->handler;  // may remove itself while running
-        handler(fd, events);
+        IOLoop::Handler callback = found->second->handler;  // it may remove itself while running
+        callback(fd, events);
     });
 }
 

@@ -26,7 +26,6 @@ std::optional<SocketAddress> SocketAddress::from_ip(std::string_view ip, std::ui
     if (text.size() >= 2 && text.front() == '[' && text.back() == ']') {
         text = text.substr(1, text.size() - 2);
     }
-    SocketAddress result;
     sockaddr_in v4{};
     if (::inet_pton(AF_INET, text.c_str(), &v4.sin_addr) == 1) {
         v4.sin_family = AF_INET;

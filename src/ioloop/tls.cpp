@@ -202,7 +202,7 @@ namespace detail {
 
 TlsSession::TlsSession(const TLSContext& context, bool server_side,
                        const std::string& server_hostname)
-    : server_side_(server_side), server_hostname_(server_hostname) {
+    : server_hostname_(server_hostname) {
     ssl_ = SSL_new(context.native_handle());
     if (ssl_ == nullptr) {
         throw TLSError("SSL_new: " + openssl_errors());

@@ -53,7 +53,6 @@ class TlsSession {
     SSL* ssl_ = nullptr;
     BIO* network_in_ = nullptr;   // ciphertext from the peer, owned by ssl_
     BIO* network_out_ = nullptr;  // ciphertext for the peer, owned by ssl_
-    bool server_side_;
     bool handshake_complete_ = false;
     std::string server_hostname_;
     std::string error_;

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -140,8 +141,12 @@ TEST_CASE("fd handlers are level-triggered and can be removed from a handler",
           "[ioloop][handler]") {
     gale::IOLoop loop(gale::IOLoopOptions{.log_backend = false});
     loop.make_current();
-    auto [first_read, first_write] = gale::test::socket_pair();
-    auto [second_read, second_write] = gale::test::socket_pair();
+    int first_read = -1;
+    int first_write = -1;
+    std::tie(first_read, first_write) = gale::test::socket_pair();
+    int second_read = -1;
+    int second_write = -1;
+    std::tie(second_read, second_write) = gale::test::socket_pair();
     int first_calls = 0;
     int second_calls = 0;
     loop.add_handler(
@@ -176,7 +181,9 @@ TEST_CASE("fd handlers are level-triggered and can be removed from a handler",
 TEST_CASE("a write handler reports writability only when asked", "[ioloop][handler]") {
     gale::IOLoop loop(gale::IOLoopOptions{.log_backend = false});
     loop.make_current();
-    auto [a, b] = gale::test::socket_pair();
+    int a = -1;
+    int b = -1;
+    std::tie(a, b) = gale::test::socket_pair();
     std::uint32_t seen = 0;
     loop.add_handler(
         a, [&](int, std::uint32_t events) { seen |= events; }, gale::Events::read);
