@@ -1,0 +1,60 @@
+#pragma once
+/// gzip and deflate over zlib, streaming, with a hard limit on decompressed output.
+
+#include <gale/ioloop/errors.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace gale::http {
+
+/// Decompressed data would exceed the limit, or the input is not valid compressed data.
+class DecompressionError : public Error {
+  public:
+    using Error::Error;
+};
+
+/// Streaming gzip compressor (Content-Encoding: gzip).
+class GzipCompressor {
+  public:
+    explicit GzipCompressor(int level = 6);
+    ~GzipCompressor();
+    GzipCompressor(GzipCompressor&&) noexcept;
+    GzipCompressor& operator=(GzipCompressor&&) noexcept;
+
+    /// Compresses `data` and appends what zlib produced to `out`. With `finish`, also the
+    /// gzip trailer; the compressor is then done.
+    void compress(std::string_view data, std::string& out, bool finish);
+
+  private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+/// Streaming decompressor for gzip, zlib-wrapped deflate or raw deflate (the format is
+/// detected from the first bytes, as browsers do for `Content-Encoding: deflate`).
+class Decompressor {
+  public:
+    /// `max_output`: most bytes it will produce in total; more → DecompressionError.
+    explicit Decompressor(std::size_t max_output);
+    ~Decompressor();
+    Decompressor(Decompressor&&) noexcept;
+    Decompressor& operator=(Decompressor&&) noexcept;
+
+    /// Decompresses `data`, appending to `out`. Bytes after the end of the stream are ignored.
+    void decompress(std::string_view data, std::string& out);
+    /// True once the compressed stream ended properly.
+    bool finished() const noexcept;
+
+  private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+/// One-shot helpers.
+std::string gzip_compress(std::string_view data, int level = 6);
+std::string decompress(std::string_view data, std::size_t max_output);
+
+}  // namespace gale::http

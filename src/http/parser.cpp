@@ -1,0 +1,773 @@
+#include <gale/http/parser.hpp>
+
+#include <array>
+#include <cstring>
+
+namespace gale::http {
+namespace {
+
+// Character classes, one table lookup per byte.
+constexpr std::array<bool, 256> make_token_table() {
+    std::array<bool, 256> table{};
+    for (int c = '0'; c <= '9'; ++c)
+        table[c] = true;
+    for (int c = 'a'; c <= 'z'; ++c)
+        table[c] = true;
+    for (int c = 'A'; c <= 'Z'; ++c)
+        table[c] = true;
+    for (char c : std::string_view("!#$%&'*+-.^_`|~"))
+        table[static_cast<unsigned char>(c)] = true;
+    return table;
+}
+
+// VCHAR, SP, HTAB and obs-text: what a field value may contain (RFC 9110 §5.5).
+constexpr std::array<bool, 256> make_value_table() {
+    std::array<bool, 256> table{};
+    table['\t'] = true;
+    for (int c = 0x20; c <= 0x7e; ++c)
+        table[c] = true;
+    for (int c = 0x80; c <= 0xff; ++c)
+        table[c] = true;
+    return table;
+}
+
+// Request-target bytes: visible ASCII (no space, no controls); obs-text tolerated.
+constexpr std::array<bool, 256> make_target_table() {
+    std::array<bool, 256> table{};
+    for (int c = 0x21; c <= 0x7e; ++c)
+        table[c] = true;
+    for (int c = 0x80; c <= 0xff; ++c)
+        table[c] = true;
+    return table;
+}
+
+// Host: reg-name, IP literal and port characters (RFC 3986 §3.2.2).
+constexpr std::array<bool, 256> make_host_table() {
+    std::array<bool, 256> table{};
+    for (int c = '0'; c <= '9'; ++c)
+        table[c] = true;
+    for (int c = 'a'; c <= 'z'; ++c)
+        table[c] = true;
+    for (int c = 'A'; c <= 'Z'; ++c)
+        table[c] = true;
+    for (char c : std::string_view("-._~!$&'()*+,;=%:[]"))
+        table[static_cast<unsigned char>(c)] = true;
+    return table;
+}
+
+constexpr auto token_table = make_token_table();
+constexpr auto value_table = make_value_table();
+constexpr auto target_table = make_target_table();
+constexpr auto host_table = make_host_table();
+
+bool all_of(std::string_view text, const std::array<bool, 256>& table) noexcept {
+    for (char c : text) {
+        if (!table[static_cast<unsigned char>(c)]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::string_view trim(std::string_view text) noexcept {
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
+        text.remove_prefix(1);
+    }
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
+        text.remove_suffix(1);
+    }
+    return text;
+}
+
+// Calls `visit` for each non-empty element of a comma-separated list.
+template <class Visit>
+void for_each_element(std::string_view list, Visit visit) {
+    while (!list.empty()) {
+        std::size_t comma = list.find(',');
+        std::string_view element = trim(list.substr(0, comma));
+        if (!element.empty()) {
+            visit(element);
+        }
+        if (comma == std::string_view::npos) {
+            break;
+        }
+        list.remove_prefix(comma + 1);
+    }
+}
+
+// The outcome of looking for the end of a head: where it ends, or an error code.
+struct HeadScan {
+    enum class Result { incomplete, found, bare_line_feed, line_too_long, head_too_large };
+    Result result = Result::incomplete;
+    std::size_t end = 0;  // one past the blank line
+};
+
+// Finds the blank line that ends a head starting at `start`. Every LF must follow a CR.
+// `scanned` carries the progress between calls so partial heads are scanned once. Limits are
+// checked in stream order (the first line, then the head), so the outcome does not depend on
+// how the bytes were split into reads.
+HeadScan find_head_end(std::string_view buffer, std::size_t start, std::size_t& scanned,
+                       const ParserLimits& limits) {
+    const char* data = buffer.data();
+    std::string_view pending = buffer.substr(start);
+    std::size_t first_line_length = std::min(pending.find('\n'), pending.size());
+    if (first_line_length > limits.max_request_line + 1) {
+        return {HeadScan::Result::line_too_long, 0};
+    }
+    // Nothing past the largest allowed head is looked at.
+    std::size_t scan_end = std::min(buffer.size(), start + limits.max_head_size + 1);
+    std::size_t position = std::max(scanned, start);
+    while (position < scan_end) {
+        const void* found = std::memchr(data + position, '\n', scan_end - position);
+        if (found == nullptr) {
+            break;
+        }
+        std::size_t newline = static_cast<std::size_t>(static_cast<const char*>(found) - data);
+        if (newline == start || data[newline - 1] != '\r') {
+            return {HeadScan::Result::bare_line_feed, 0};
+        }
+        if (newline >= start + 3 && data[newline - 2] == '\n') {
+            return {HeadScan::Result::found, newline + 1};
+        }
+        position = newline + 1;
+    }
+    scanned = std::max(position, scan_end);
+    if (pending.size() > limits.max_head_size) {
+        return {HeadScan::Result::head_too_large, 0};
+    }
+    return {};
+}
+
+// Splits the head into lines (without CRLF); the first line is returned separately.
+// Returns false (with a reason) on a malformed field line.
+struct FieldParse {
+    bool ok = true;
+    int status = 400;
+    std::string reason;
+};
+
+FieldParse parse_fields(std::string_view block, std::vector<HeaderField>& fields,
+                        std::size_t max_count) {
+    fields.clear();
+    while (!block.empty()) {
+        std::size_t line_end = block.find("\r\n");
+        std::string_view line = block.substr(0, line_end);
+        block.remove_prefix(line_end == std::string_view::npos ? block.size() : line_end + 2);
+        if (line.empty()) {
+            break;
+        }
+        if (line.front() == ' ' || line.front() == '\t') {
+            return {false, 400, "obsolete line folding in a header field"};
+        }
+        std::size_t colon = line.find(':');
+        if (colon == std::string_view::npos) {
+            return {false, 400, "header line without a colon"};
+        }
+        std::string_view name = line.substr(0, colon);
+        if (name.empty() || !all_of(name, token_table)) {
+            return {false, 400, "invalid header field name"};
+        }
+        std::string_view value = line.substr(colon + 1);
+        if (!all_of(value, value_table)) {
+            return {false, 400,
+                    "invalid character in the value of header '" + std::string(name) + "'"};
+        }
+        if (fields.size() >= max_count) {
+            return {false, 431, "too many header fields (limit " + std::to_string(max_count) + ")"};
+        }
+        fields.push_back({name, trim(value)});
+    }
+    return {};
+}
+
+// Parses "HTTP/x.y". Returns 0 on success, else the status to answer.
+int parse_version(std::string_view text, Version& version) noexcept {
+    if (text.size() != 8 || text.substr(0, 5) != "HTTP/" || text[6] != '.' || text[5] < '0' ||
+        text[5] > '9' || text[7] < '0' || text[7] > '9') {
+        return 400;
+    }
+    if (text[5] != '1') {
+        return 505;
+    }
+    version = text[7] == '0' ? Version::http_1_0 : Version::http_1_1;
+    return 0;
+}
+
+// Content-Length: every value (including list members) must be the same 1*DIGIT.
+bool parse_content_length(const HeaderFields& fields, std::optional<std::uint64_t>& length) {
+    bool valid = true;
+    for (const HeaderField& field : fields) {
+        if (!equals_ignoring_case(field.name, "content-length")) {
+            continue;
+        }
+        if (field.value.empty()) {
+            return false;
+        }
+        for_each_element(field.value, [&](std::string_view element) {
+            std::uint64_t value = 0;
+            for (char c : element) {
+                if (c < '0' || c > '9' || value > (std::uint64_t{1} << 60)) {
+                    valid = false;
+                    return;
+                }
+                value = value * 10 + static_cast<std::uint64_t>(c - '0');
+            }
+            if (length && *length != value) {
+                valid = false;
+            }
+            length = value;
+        });
+        if (!valid) {
+            return false;
+        }
+    }
+    return valid;
+}
+
+// Transfer-Encoding codings in order (all fields combined).
+std::vector<std::string_view> transfer_codings(const HeaderFields& fields) {
+    std::vector<std::string_view> codings;
+    for (const HeaderField& field : fields) {
+        if (equals_ignoring_case(field.name, "transfer-encoding")) {
+            for_each_element(field.value, [&](std::string_view coding) {
+                codings.push_back(coding.substr(0, coding.find(';')));  // parameters ignored
+            });
+        }
+    }
+    return codings;
+}
+
+bool is_known_coding(std::string_view coding) noexcept {
+    for (std::string_view known :
+         {"chunked", "gzip", "x-gzip", "deflate", "compress", "identity"}) {
+        if (equals_ignoring_case(trim(coding), known)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool connection_has(const HeaderFields& fields, std::string_view token) noexcept {
+    for (const HeaderField& field : fields) {
+        if (equals_ignoring_case(field.name, "connection") &&
+            list_contains_token(field.value, token)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+// --- helpers ----------------------------------------------------------------------------------
+
+bool is_token(std::string_view text) noexcept {
+    return !text.empty() && all_of(text, token_table);
+}
+
+bool status_allows_body(int status) noexcept {
+    return status >= 200 && status != 204 && status != 304;
+}
+
+// --- HeaderFields -------------------------------------------------------------------------------
+
+std::optional<std::string_view> HeaderFields::get(std::string_view name) const noexcept {
+    for (const HeaderField& field : fields_) {
+        if (equals_ignoring_case(field.name, name)) {
+            return field.value;
+        }
+    }
+    return std::nullopt;
+}
+
+std::string_view HeaderFields::get_or(std::string_view name,
+                                      std::string_view fallback) const noexcept {
+    auto value = get(name);
+    return value ? *value : fallback;
+}
+
+std::size_t HeaderFields::count(std::string_view name) const noexcept {
+    std::size_t count = 0;
+    for (const HeaderField& field : fields_) {
+        count += equals_ignoring_case(field.name, name) ? 1 : 0;
+    }
+    return count;
+}
+
+HTTPHeaders HeaderFields::to_headers() const {
+    HTTPHeaders headers;
+    for (const HeaderField& field : fields_) {
+        headers.add(std::string(field.name), std::string(field.value));
+    }
+    return headers;
+}
+
+// --- RequestParser ----------------------------------------------------------------------------
+
+RequestParser::RequestParser(ParserLimits limits) : limits_(limits) {
+    fields_.reserve(std::min<std::size_t>(limits_.max_header_count, 32));
+}
+
+void RequestParser::reset() noexcept {
+    head_ = RequestHead{};
+    fields_.clear();
+    error_ = ParseError{};
+    scanned_ = 0;
+    head_size_ = 0;
+}
+
+ParseStatus RequestParser::fail(int status, std::string reason) {
+    error_.status = status;
+    error_.reason = std::move(reason);
+    return ParseStatus::error;
+}
+
+ParseStatus RequestParser::parse(std::string_view buffer) {
+    // Empty lines before the request line are ignored (RFC 9112 §2.2).
+    std::size_t start = 0;
+    while (buffer.size() >= start + 2 && buffer[start] == '\r' && buffer[start + 1] == '\n') {
+        start += 2;
+        if (start > limits_.max_request_line) {
+            return fail(400, "too many empty lines before the request");
+        }
+    }
+    if (buffer.size() > start && buffer[start] == '\n') {
+        return fail(400, "bare LF before the request line");
+    }
+    HeadScan scan = find_head_end(buffer, start, scanned_, limits_);
+    switch (scan.result) {
+        case HeadScan::Result::incomplete:
+            return ParseStatus::incomplete;
+        case HeadScan::Result::bare_line_feed:
+            return fail(400, "line ending without CR (bare LF)");
+        case HeadScan::Result::line_too_long:
+            return fail(414, "request line longer than " +
+                                 std::to_string(limits_.max_request_line) + " bytes");
+        case HeadScan::Result::head_too_large:
+            return fail(431, "request head larger than " + std::to_string(limits_.max_head_size) +
+                                 " bytes");
+        case HeadScan::Result::found:
+            break;
+    }
+    if (scan.end - start > limits_.max_head_size) {
+        return fail(431,
+                    "request head larger than " + std::to_string(limits_.max_head_size) + " bytes");
+    }
+    std::string_view head = buffer.substr(start, scan.end - start);
+    std::size_t line_end = head.find("\r\n");
+    if (line_end > limits_.max_request_line) {
+        return fail(
+            414, "request line longer than " + std::to_string(limits_.max_request_line) + " bytes");
+    }
+    if (!parse_request_line(head.substr(0, line_end))) {
+        return ParseStatus::error;
+    }
+    FieldParse fields = parse_fields(head.substr(line_end + 2), fields_, limits_.max_header_count);
+    if (!fields.ok) {
+        return fail(fields.status, std::move(fields.reason));
+    }
+    head_.headers = HeaderFields(fields_);
+    if (!apply_semantics()) {
+        return ParseStatus::error;
+    }
+    head_size_ = scan.end;
+    return ParseStatus::complete;
+}
+
+bool RequestParser::parse_request_line(std::string_view line) {
+    std::size_t first_space = line.find(' ');
+    std::size_t last_space = line.rfind(' ');
+    if (first_space == std::string_view::npos || first_space == last_space) {
+        fail(400, "malformed request line");
+        return false;
+    }
+    head_.method = line.substr(0, first_space);
+    head_.target = line.substr(first_space + 1, last_space - first_space - 1);
+    std::string_view version = line.substr(last_space + 1);
+    if (!is_token(head_.method)) {
+        fail(400, "invalid method");
+        return false;
+    }
+    if (head_.target.empty() || !all_of(head_.target, target_table)) {
+        fail(400, "invalid request target");
+        return false;
+    }
+    if (int status = parse_version(version, head_.version); status != 0) {
+        fail(status, status == 505 ? "HTTP version not supported" : "malformed HTTP version");
+        return false;
+    }
+    return parse_target();
+}
+
+bool RequestParser::parse_target() {
+    std::string_view target = head_.target;
+    const bool is_connect = head_.method == "CONNECT";
+    if (target == "*") {
+        if (head_.method != "OPTIONS") {
+            fail(400, "asterisk-form target is only for OPTIONS");
+            return false;
+        }
+        head_.form = TargetForm::asterisk;
+        head_.path = target;
+        return true;
+    }
+    if (is_connect) {
+        if (target.front() == '/' || target.find("://") != std::string_view::npos ||
+            !all_of(target, host_table)) {
+            fail(400, "CONNECT needs an authority-form target (host:port)");
+            return false;
+        }
+        head_.form = TargetForm::authority;
+        head_.authority = target;
+        return true;
+    }
+    if (target.front() != '/') {
+        // absolute-form: scheme "://" authority [path] (RFC 9112 §3.2.2)
+        std::size_t scheme_end = target.find("://");
+        std::string_view scheme = target.substr(0, scheme_end);
+        if (scheme_end == std::string_view::npos ||
+            !(equals_ignoring_case(scheme, "http") || equals_ignoring_case(scheme, "https"))) {
+            fail(400, "request target is neither a path nor an http(s) URI");
+            return false;
+        }
+        std::string_view rest = target.substr(scheme_end + 3);
+        std::size_t path_start = rest.find_first_of("/?");
+        head_.authority = rest.substr(0, path_start);
+        if (head_.authority.empty() || !all_of(head_.authority, host_table) ||
+            head_.authority.find('@') != std::string_view::npos) {
+            fail(400, "invalid authority in the request target");
+            return false;
+        }
+        head_.form = TargetForm::absolute;
+        target =
+            path_start == std::string_view::npos ? std::string_view("/") : rest.substr(path_start);
+        if (target.front() == '?') {
+            head_.path = "/";
+            head_.query = target.substr(1);
+            return true;
+        }
+    }
+    std::size_t question = target.find('?');
+    head_.path = target.substr(0, question);
+    head_.query =
+        question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+    return true;
+}
+
+bool RequestParser::apply_semantics() {
+    const HeaderFields& fields = head_.headers;
+    std::size_t hosts = fields.count("host");
+    if (hosts > 1) {
+        fail(400, "more than one Host header");
+        return false;
+    }
+    if (hosts == 0 && head_.version == Version::http_1_1) {
+        fail(400, "HTTP/1.1 request without a Host header");
+        return false;
+    }
+    std::string_view host = fields.get_or("host", {});
+    if (!all_of(host, host_table)) {
+        fail(400, "invalid Host header");
+        return false;
+    }
+    if (head_.authority.empty()) {
+        head_.authority = host;
+    }
+
+    std::optional<std::uint64_t> content_length;
+    if (!parse_content_length(fields, content_length)) {
+        fail(400, "invalid or conflicting Content-Length");
+        return false;
+    }
+    std::vector<std::string_view> codings = transfer_codings(fields);
+    bool has_transfer_encoding = fields.contains("transfer-encoding");
+    if (has_transfer_encoding) {
+        if (head_.version == Version::http_1_0) {
+            fail(400, "Transfer-Encoding in an HTTP/1.0 request");
+            return false;
+        }
+        if (content_length) {
+            fail(400, "both Content-Length and Transfer-Encoding");
+            return false;
+        }
+        std::size_t chunked_count = 0;
+        for (std::string_view coding : codings) {
+            if (!is_known_coding(coding)) {
+                fail(501, "unsupported transfer coding '" + std::string(coding) + "'");
+                return false;
+            }
+            chunked_count += equals_ignoring_case(trim(coding), "chunked") ? 1 : 0;
+        }
+        if (codings.empty() || !equals_ignoring_case(trim(codings.back()), "chunked") ||
+            chunked_count != 1) {
+            fail(400, "Transfer-Encoding must end with chunked, once");
+            return false;
+        }
+        if (codings.size() > 1) {
+            fail(501, "transfer codings other than chunked are not supported");
+            return false;
+        }
+        head_.framing = BodyFraming::chunked;
+    } else if (content_length && *content_length > 0) {
+        head_.framing = BodyFraming::content_length;
+        head_.content_length = *content_length;
+    }
+
+    bool close = connection_has(fields, "close");
+    head_.keep_alive = head_.version == Version::http_1_1
+                           ? !close
+                           : (!close && connection_has(fields, "keep-alive"));
+    auto expect = fields.get("expect");
+    head_.expect_continue = expect && equals_ignoring_case(*expect, "100-continue") &&
+                            head_.framing != BodyFraming::none;
+    head_.upgrade = fields.contains("upgrade") && connection_has(fields, "upgrade");
+    return true;
+}
+
+// --- ResponseParser ---------------------------------------------------------------------------
+
+ResponseParser::ResponseParser(ParserLimits limits) : limits_(limits) {
+    fields_.reserve(std::min<std::size_t>(limits_.max_header_count, 32));
+}
+
+void ResponseParser::reset() noexcept {
+    head_ = ResponseHead{};
+    fields_.clear();
+    error_ = ParseError{};
+    scanned_ = 0;
+    head_size_ = 0;
+}
+
+ParseStatus ResponseParser::fail(std::string reason) {
+    error_.status = 0;
+    error_.reason = std::move(reason);
+    return ParseStatus::error;
+}
+
+ParseStatus ResponseParser::parse(std::string_view buffer, bool request_was_head) {
+    HeadScan scan = find_head_end(buffer, 0, scanned_, limits_);
+    switch (scan.result) {
+        case HeadScan::Result::incomplete:
+            return ParseStatus::incomplete;
+        case HeadScan::Result::bare_line_feed:
+            return fail("response line ending without CR (bare LF)");
+        case HeadScan::Result::line_too_long:
+            return fail("status line longer than " + std::to_string(limits_.max_request_line) +
+                        " bytes");
+        case HeadScan::Result::head_too_large:
+            return fail("response head larger than " + std::to_string(limits_.max_head_size) +
+                        " bytes");
+        case HeadScan::Result::found:
+            break;
+    }
+    if (scan.end > limits_.max_head_size) {
+        return fail("response head larger than " + std::to_string(limits_.max_head_size) +
+                    " bytes");
+    }
+    std::string_view head = buffer.substr(0, scan.end);
+    std::size_t line_end = head.find("\r\n");
+    if (!parse_status_line(head.substr(0, line_end))) {
+        return ParseStatus::error;
+    }
+    FieldParse fields = parse_fields(head.substr(line_end + 2), fields_, limits_.max_header_count);
+    if (!fields.ok) {
+        return fail(std::move(fields.reason));
+    }
+    head_.headers = HeaderFields(fields_);
+    if (!apply_semantics(request_was_head)) {
+        return ParseStatus::error;
+    }
+    head_size_ = scan.end;
+    return ParseStatus::complete;
+}
+
+bool ResponseParser::parse_status_line(std::string_view line) {
+    if (line.size() < 12 || line[8] != ' ') {
+        fail("malformed status line");
+        return false;
+    }
+    int status = parse_version(line.substr(0, 8), head_.version);
+    if (status != 0) {
+        fail("unsupported or malformed HTTP version in the status line");
+        return false;
+    }
+    std::string_view code = line.substr(9, 3);
+    if (code[0] < '1' || code[0] > '5' || code[1] < '0' || code[1] > '9' || code[2] < '0' ||
+        code[2] > '9') {
+        fail("malformed status code");
+        return false;
+    }
+    head_.status = (code[0] - '0') * 100 + (code[1] - '0') * 10 + (code[2] - '0');
+    if (line.size() > 12 && line[12] != ' ') {
+        fail("malformed status line");
+        return false;
+    }
+    head_.reason = line.size() > 13 ? line.substr(13) : std::string_view();
+    if (!all_of(head_.reason, value_table)) {
+        fail("invalid character in the reason phrase");
+        return false;
+    }
+    return true;
+}
+
+bool ResponseParser::apply_semantics(bool request_was_head) {
+    const HeaderFields& fields = head_.headers;
+    std::optional<std::uint64_t> content_length;
+    if (!parse_content_length(fields, content_length)) {
+        fail("invalid or conflicting Content-Length in the response");
+        return false;
+    }
+    bool close = connection_has(fields, "close");
+    head_.keep_alive = head_.version == Version::http_1_1
+                           ? !close
+                           : (!close && connection_has(fields, "keep-alive"));
+    if (request_was_head || !status_allows_body(head_.status)) {
+        head_.framing = BodyFraming::none;
+        return true;
+    }
+    std::vector<std::string_view> codings = transfer_codings(fields);
+    if (fields.contains("transfer-encoding") && head_.version == Version::http_1_1) {
+        if (!codings.empty() && equals_ignoring_case(codings.back(), "chunked")) {
+            head_.framing = BodyFraming::chunked;
+        } else {
+            head_.framing = BodyFraming::until_close;  // RFC 9112 §6.3 rule 4
+            head_.keep_alive = false;
+        }
+        return true;
+    }
+    if (content_length) {
+        head_.framing = *content_length > 0 ? BodyFraming::content_length : BodyFraming::none;
+        head_.content_length = *content_length;
+        return true;
+    }
+    head_.framing = BodyFraming::until_close;
+    head_.keep_alive = false;
+    return true;
+}
+
+// --- ChunkedDecoder ---------------------------------------------------------------------------
+
+void ChunkedDecoder::reset() noexcept {
+    state_ = State::size_line;
+    remaining_ = 0;
+    trailer_bytes_ = 0;
+    trailers_.clear();
+    error_ = ParseError{};
+}
+
+ChunkedDecoder::Result ChunkedDecoder::fail(std::string reason, int status) {
+    error_.status = status;
+    error_.reason = std::move(reason);
+    return {Status::error, {}, 0};
+}
+
+ChunkedDecoder::Result ChunkedDecoder::decode(std::string_view input) {
+    std::size_t used = 0;
+    while (true) {
+        std::string_view rest = input.substr(used);
+        switch (state_) {
+            case State::size_line: {
+                std::size_t line_end = rest.find('\n');
+                if (line_end == std::string_view::npos) {
+                    if (rest.size() > limits_.max_chunk_line) {
+                        return fail("chunk size line too long");
+                    }
+                    return {Status::need_more, {}, used};
+                }
+                if (line_end == 0 || rest[line_end - 1] != '\r') {
+                    return fail("chunk size line without CRLF");
+                }
+                if (line_end > limits_.max_chunk_line) {
+                    return fail("chunk size line too long");
+                }
+                std::string_view line = rest.substr(0, line_end - 1);
+                std::size_t extension = line.find(';');
+                std::string_view digits = line.substr(0, extension);
+                // Whitespace before an extension is tolerated (RFC 9112 BWS), not in the size.
+                while (!digits.empty() && (digits.back() == ' ' || digits.back() == '\t')) {
+                    digits.remove_suffix(1);
+                }
+                if (digits.empty() || digits.size() > 15) {
+                    return fail("invalid chunk size");
+                }
+                std::uint64_t size = 0;
+                for (char c : digits) {
+                    int value = c >= '0' && c <= '9'   ? c - '0'
+                                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                       : -1;
+                    if (value < 0) {
+                        return fail("invalid chunk size");
+                    }
+                    size = size * 16 + static_cast<std::uint64_t>(value);
+                }
+                if (extension != std::string_view::npos &&
+                    !all_of(line.substr(extension), value_table)) {
+                    return fail("invalid chunk extension");
+                }
+                used += line_end + 1;
+                remaining_ = size;
+                state_ = size == 0 ? State::trailers : State::data;
+                break;
+            }
+            case State::data: {
+                if (rest.empty()) {
+                    return {Status::need_more, {}, used};
+                }
+                std::size_t take =
+                    static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, rest.size()));
+                remaining_ -= take;
+                if (remaining_ == 0) {
+                    state_ = State::data_end;
+                }
+                return {Status::data, rest.substr(0, take), used + take};
+            }
+            case State::data_end: {
+                if (rest.size() < 2) {
+                    return {Status::need_more, {}, used};
+                }
+                if (rest[0] != '\r' || rest[1] != '\n') {
+                    return fail("chunk data not followed by CRLF");
+                }
+                used += 2;
+                state_ = State::size_line;
+                break;
+            }
+            case State::trailers: {
+                std::size_t line_end = rest.find('\n');
+                if (line_end == std::string_view::npos) {
+                    if (trailer_bytes_ + rest.size() > limits_.max_trailer_size) {
+                        return fail("trailer section too large", 431);
+                    }
+                    return {Status::need_more, {}, used};
+                }
+                if (line_end == 0 || rest[line_end - 1] != '\r') {
+                    return fail("trailer line without CRLF");
+                }
+                trailer_bytes_ += line_end + 1;
+                if (trailer_bytes_ > limits_.max_trailer_size) {
+                    return fail("trailer section too large", 431);
+                }
+                std::string_view line = rest.substr(0, line_end - 1);
+                used += line_end + 1;
+                if (line.empty()) {
+                    state_ = State::finished;
+                    return {Status::done, {}, used};
+                }
+                std::size_t colon = line.find(':');
+                if (colon == std::string_view::npos || colon == 0 ||
+                    !is_token(line.substr(0, colon)) ||
+                    !all_of(line.substr(colon + 1), value_table)) {
+                    return fail("malformed trailer field");
+                }
+                trailers_.add(std::string(line.substr(0, colon)),
+                              std::string(trim(line.substr(colon + 1))));
+                break;
+            }
+            case State::finished:
+                return {Status::done, {}, used};
+        }
+    }
+}
+
+}  // namespace gale::http

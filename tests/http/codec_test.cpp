@@ -1,0 +1,143 @@
+#include <gale/http/compression.hpp>
+#include <gale/http/date.hpp>
+#include <gale/http/headers.hpp>
+#include <gale/http/parser.hpp>
+#include <gale/http/status.hpp>
+#include <gale/http/writer.hpp>
+
+#include <catch2/catch.hpp>
+
+using gale::http::BodyFraming;
+using gale::http::ParseStatus;
+using gale::http::ResponseParser;
+
+TEST_CASE("HTTPHeaders: case-insensitive multimap in order", "[http][headers]") {
+    gale::http::HTTPHeaders headers;
+    headers.add("Set-Cookie", "a=1");
+    headers.add("Content-Type", "text/plain");
+    headers.add("set-cookie", "b=2");
+    CHECK(headers.get("SET-COOKIE") == "a=1");
+    CHECK(headers.get_all("set-cookie").size() == 2);
+    CHECK(headers.get_combined("set-cookie") == "a=1, b=2");
+    CHECK_FALSE(headers.get("missing"));
+    CHECK(headers.get_or("missing", "x") == "x");
+    headers.set("Set-Cookie", "c=3");
+    CHECK(headers.get_all("set-cookie") == std::vector<std::string_view>{"c=3"});
+    CHECK(headers.remove("content-type") == 1);
+    CHECK(headers.size() == 1);
+    CHECK(gale::http::list_contains_token("keep-alive , Upgrade", "upgrade"));
+    CHECK_FALSE(gale::http::list_contains_token("keep-alive", "alive"));
+}
+
+TEST_CASE("responses: status line and framing", "[http][response]") {
+    ResponseParser parser;
+    REQUIRE(parser.parse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello") ==
+            ParseStatus::complete);
+    CHECK(parser.head().status == 200);
+    CHECK(parser.head().reason == "OK");
+    CHECK(parser.head().framing == BodyFraming::content_length);
+    CHECK(parser.head().content_length == 5);
+    CHECK(parser.head_size() == 38);
+
+    parser.reset();
+    REQUIRE(parser.parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n") ==
+            ParseStatus::complete);
+    CHECK(parser.head().framing == BodyFraming::chunked);
+
+    parser.reset();
+    REQUIRE(parser.parse("HTTP/1.0 200 OK\r\n\r\n") == ParseStatus::complete);
+    CHECK(parser.head().framing == BodyFraming::until_close);
+    CHECK_FALSE(parser.head().keep_alive);
+
+    parser.reset();  // no body for HEAD, 204, 304, 1xx whatever the headers say
+    REQUIRE(parser.parse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", true) ==
+            ParseStatus::complete);
+    CHECK(parser.head().framing == BodyFraming::none);
+    for (std::string status : {"204 No Content", "304 Not Modified", "100 Continue"}) {
+        parser.reset();
+        REQUIRE(parser.parse("HTTP/1.1 " + status + "\r\nContent-Length: 5\r\n\r\n") ==
+                ParseStatus::complete);
+        CHECK(parser.head().framing == BodyFraming::none);
+    }
+
+    parser.reset();  // a reason phrase may be empty or missing
+    REQUIRE(parser.parse("HTTP/1.1 404\r\nContent-Length: 0\r\n\r\n") == ParseStatus::complete);
+    CHECK(parser.head().status == 404);
+    CHECK(parser.head().reason.empty());
+}
+
+TEST_CASE("bad responses are errors", "[http][response][bad]") {
+    for (std::string response :
+         {"HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/2.0 200 OK\r\n\r\n",
+          "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+          "HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n", "HTTP/1.1 200 OK\nX: y\n\n", "ICY 200 OK\r\n\r\n",
+          "HTTP/1.1 600 Nope\r\n\r\n"}) {
+        INFO(response);
+        ResponseParser parser;
+        CHECK(parser.parse(response) == ParseStatus::error);
+        CHECK_FALSE(parser.error().reason.empty());
+    }
+}
+
+TEST_CASE("serializing heads and chunks", "[http][writer]") {
+    std::string out;
+    gale::http::append_status_line(out, gale::http::Version::http_1_1, 404);
+    gale::http::append_field(out, "Content-Length", "0");
+    out += "\r\n";
+    CHECK(out == "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+    out.clear();
+    gale::http::append_chunk(out, "hello");
+    gale::http::append_chunk(out, std::string(26, 'x'));
+    gale::http::append_chunk(out, "");  // empty chunks are skipped, never end the body early
+    gale::http::HTTPHeaders trailers{{"Checksum", "abc"}};
+    gale::http::append_last_chunk(out, &trailers);
+    CHECK(out == "5\r\nhello\r\n1a\r\n" + std::string(26, 'x') + "\r\n0\r\nChecksum: abc\r\n\r\n");
+    CHECK(gale::http::is_valid_field_value("text/html; charset=utf-8"));
+    CHECK_FALSE(gale::http::is_valid_field_value("a\r\nSet-Cookie: evil=1"));
+    CHECK_FALSE(gale::http::is_valid_field_value(std::string("a\0b", 3)));
+    CHECK_FALSE(gale::http::is_valid_field_name("Bad Name"));
+    CHECK(gale::http::reason_phrase(431) == "Request Header Fields Too Large");
+    CHECK(gale::http::reason_phrase(799) == "Unknown");
+}
+
+TEST_CASE("HTTP dates in all three formats", "[http][date]") {
+    CHECK(gale::http::format_http_date(784111777) == "Sun, 06 Nov 1994 08:49:37 GMT");
+    CHECK(gale::http::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT") == 784111777);
+    CHECK(gale::http::parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT") == 784111777);
+    CHECK(gale::http::parse_http_date("Sun Nov  6 08:49:37 1994") == 784111777);
+    CHECK_FALSE(gale::http::parse_http_date("Sun, 06 Nov 1994 08:49:37 PST"));
+    CHECK_FALSE(gale::http::parse_http_date("yesterday"));
+    CHECK_FALSE(gale::http::parse_http_date("Sun, 32 Nov 1994 08:49:37 GMT"));
+    CHECK_FALSE(gale::http::parse_http_date(""));
+    CHECK(gale::http::http_date_now().size() == 29);
+}
+
+TEST_CASE("gzip round trip and the decompression limit", "[http][compression]") {
+    std::string text;
+    for (int i = 0; i < 1000; ++i) {
+        text += "line " + std::to_string(i) + " of some compressible text\n";
+    }
+    std::string compressed = gale::http::gzip_compress(text);
+    CHECK(compressed.size() < text.size() / 4);
+    CHECK(gale::http::decompress(compressed, 1 << 20) == text);
+
+    // Streaming, fed a byte at a time.
+    gale::http::Decompressor streaming(1 << 20);
+    std::string out;
+    for (char c : compressed) {
+        streaming.decompress(std::string_view(&c, 1), out);
+    }
+    CHECK(streaming.finished());
+    CHECK(out == text);
+
+    // A decompression bomb stops at the limit.
+    std::string zeros(10 << 20, '\0');
+    std::string bomb = gale::http::gzip_compress(zeros, 9);
+    CHECK(bomb.size() < 64 * 1024);
+    CHECK_THROWS_AS(gale::http::decompress(bomb, 1 << 20), gale::http::DecompressionError);
+
+    CHECK_THROWS_AS(gale::http::decompress("\x1f\x8bnot gzip at all", 1 << 20),
+                    gale::http::DecompressionError);
+    CHECK_THROWS_AS(gale::http::decompress(compressed.substr(0, compressed.size() / 2), 1 << 20),
+                    gale::http::DecompressionError);
+}

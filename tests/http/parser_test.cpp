@@ -1,0 +1,348 @@
+#include <gale/http/parser.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <string>
+
+using gale::http::BodyFraming;
+using gale::http::ParseStatus;
+using gale::http::RequestParser;
+
+namespace {
+
+struct Outcome {
+    ParseStatus status;
+    int error_status = 0;
+    std::size_t head_size = 0;
+};
+
+Outcome parse_whole(std::string_view request, gale::http::ParserLimits limits = {}) {
+    RequestParser parser(limits);
+    ParseStatus status = parser.parse(request);
+    return {status, status == ParseStatus::error ? parser.error().status : 0, parser.head_size()};
+}
+
+// The same request fed one byte more at a time must give the same outcome as a single feed.
+Outcome parse_byte_by_byte(std::string_view request, gale::http::ParserLimits limits = {}) {
+    RequestParser parser(limits);
+    ParseStatus status = ParseStatus::incomplete;
+    for (std::size_t length = 1; length <= request.size(); ++length) {
+        status = parser.parse(request.substr(0, length));
+        if (status != ParseStatus::incomplete) {
+            break;
+        }
+    }
+    return {status, status == ParseStatus::error ? parser.error().status : 0, parser.head_size()};
+}
+
+int error_of(std::string_view request, gale::http::ParserLimits limits = {}) {
+    Outcome whole = parse_whole(request, limits);
+    Outcome split = parse_byte_by_byte(request, limits);
+    CHECK(whole.status == split.status);
+    CHECK(whole.error_status == split.error_status);
+    return whole.status == ParseStatus::error ? whole.error_status : 0;
+}
+
+}  // namespace
+
+TEST_CASE("a simple GET parses into views", "[http][parser]") {
+    std::string request =
+        "GET /path/to?x=1&y=2 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: test\r\n"
+        "Accept:  text/html  \r\n\r\nEXTRA";
+    RequestParser parser;
+    REQUIRE(parser.parse(request) == ParseStatus::complete);
+    const auto& head = parser.head();
+    CHECK(head.method == "GET");
+    CHECK(head.target == "/path/to?x=1&y=2");
+    CHECK(head.path == "/path/to");
+    CHECK(head.query == "x=1&y=2");
+    CHECK(head.version == gale::http::Version::http_1_1);
+    CHECK(head.authority == "example.com");
+    CHECK(head.headers.size() == 3);
+    CHECK(head.headers.get("accept") == "text/html");
+    CHECK(head.headers.get("USER-AGENT") == "test");
+    CHECK(head.framing == BodyFraming::none);
+    CHECK(head.keep_alive);
+    CHECK(parser.head_size() == request.size() - 5);
+    CHECK(parse_byte_by_byte(request).head_size == parser.head_size());
+}
+
+TEST_CASE("framing: Content-Length and chunked", "[http][parser]") {
+    RequestParser parser;
+    REQUIRE(parser.parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\n\r\n") ==
+            ParseStatus::complete);
+    CHECK(parser.head().framing == BodyFraming::content_length);
+    CHECK(parser.head().content_length == 12);
+    parser.reset();
+    REQUIRE(parser.parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n") ==
+            ParseStatus::complete);
+    CHECK(parser.head().framing == BodyFraming::chunked);
+    parser.reset();
+    REQUIRE(parser.parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n") ==
+            ParseStatus::complete);
+    CHECK(parser.head().framing == BodyFraming::none);
+    parser.reset();
+    // Identical repeated values are one value.
+    REQUIRE(parser.parse(
+                "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n") ==
+            ParseStatus::complete);
+    CHECK(parser.head().content_length == 5);
+}
+
+TEST_CASE("invalid or conflicting Content-Length is 400", "[http][parser][bad]") {
+    for (std::string value : {"+5", "-1", "5 5", "0x5", "5a", "", " ", "1.0",
+                              "99999999999999999999999", "5, 6", "5,,6a"}) {
+        INFO("Content-Length: " << value);
+        CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: " + value + "\r\n\r\n") ==
+              400);
+    }
+    CHECK(
+        error_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n") ==
+        400);
+}
+
+TEST_CASE("Transfer-Encoding rules", "[http][parser][bad]") {
+    // Content-Length with Transfer-Encoding: a smuggling vector.
+    CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: "
+                   "chunked\r\n\r\n") == 400);
+    // chunked must be last, and only once
+    CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n") ==
+          400);
+    CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n") ==
+          400);
+    CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
+                   "chunked\r\n\r\n") == 400);
+    CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n") == 400);
+    CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \r\n\r\n") == 400);
+    // codings we cannot decode
+    CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n") ==
+          501);
+    CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: foo\r\n\r\n") == 501);
+    // not in HTTP/1.0
+    CHECK(error_of("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n") == 400);
+    // case-insensitive
+    CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\ntransfer-encoding: CHUNKED\r\n\r\n") == 0);
+}
+
+TEST_CASE("Host rules", "[http][parser][bad]") {
+    CHECK(error_of("GET / HTTP/1.1\r\n\r\n") == 400);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n") == 400);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a b\r\n\r\n") == 400);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a/b\r\n\r\n") == 400);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n") == 0);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost:\r\n\r\n") == 0);  // allowed empty (RFC 9112 §3.2)
+    CHECK(error_of("GET / HTTP/1.0\r\n\r\n") == 0);           // optional in 1.0
+}
+
+TEST_CASE("request line and version", "[http][parser][bad]") {
+    CHECK(error_of("GET /\r\nHost: a\r\n\r\n") == 400);
+    CHECK(error_of("GET  / HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+    CHECK(error_of("GET / HTTP/1.1 \r\nHost: a\r\n\r\n") == 400);
+    CHECK(error_of("G(T / HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+    CHECK(error_of("GET / HTTP/2.0\r\nHost: a\r\n\r\n") == 505);
+    CHECK(error_of("GET / HTTP/0.9\r\nHost: a\r\n\r\n") == 505);
+    CHECK(error_of("GET / HTTP/1\r\nHost: a\r\n\r\n") == 400);
+    CHECK(error_of("GET / http/1.1\r\nHost: a\r\n\r\n") == 400);
+    CHECK(error_of("GET / HTTP/1.10\r\nHost: a\r\n\r\n") == 400);
+    CHECK(error_of("GET /a\x01 HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+    // other 1.x are treated as 1.1
+    RequestParser parser;
+    REQUIRE(parser.parse("GET / HTTP/1.2\r\nHost: a\r\n\r\n") == ParseStatus::complete);
+    CHECK(parser.head().version == gale::http::Version::http_1_1);
+}
+
+TEST_CASE("target forms", "[http][parser]") {
+    RequestParser parser;
+    REQUIRE(parser.parse("GET http://example.org:8080/a/b?c HTTP/1.1\r\nHost: other\r\n\r\n") ==
+            ParseStatus::complete);
+    CHECK(parser.head().form == gale::http::TargetForm::absolute);
+    CHECK(parser.head().authority == "example.org:8080");
+    CHECK(parser.head().path == "/a/b");
+    CHECK(parser.head().query == "c");
+    parser.reset();
+    REQUIRE(parser.parse("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n") == ParseStatus::complete);
+    CHECK(parser.head().form == gale::http::TargetForm::asterisk);
+    parser.reset();
+    REQUIRE(parser.parse("CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n") ==
+            ParseStatus::complete);
+    CHECK(parser.head().form == gale::http::TargetForm::authority);
+    CHECK(error_of("GET * HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+    CHECK(error_of("GET example.org:443 HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+    CHECK(error_of("CONNECT /path HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+    CHECK(error_of("GET ftp://x/ HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+    CHECK(error_of("GET http://user@x/ HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+}
+
+TEST_CASE("header syntax", "[http][parser][bad]") {
+    CHECK(error_of("GET / HTTP/1.1\r\nHost : a\r\n\r\n") == 400);  // space before colon
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nX\tY: 1\r\n\r\n") == 400);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n") == 400);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\n: empty\r\n\r\n") == 400);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n folded\r\n\r\n") == 400);  // obs-fold
+    CHECK(error_of(std::string("GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n", 35)) == 400);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n") == 400);  // bare CR
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nX: a\x7f\r\n\r\n") == 400);
+    CHECK(error_of("GET / HTTP/1.1\nHost: a\r\n\r\n") == 400);  // bare LF
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a\n\n") == 400);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nX: caf\xc3\xa9\r\n\r\n") ==
+          0);  // obs-text is fine
+}
+
+TEST_CASE("empty lines before the request line are skipped", "[http][parser]") {
+    RequestParser parser;
+    REQUIRE(parser.parse("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n") == ParseStatus::complete);
+    CHECK(parser.head().method == "GET");
+    CHECK(parser.head_size() == 4 + 27);
+    CHECK(error_of("\nGET / HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+}
+
+TEST_CASE("limits: 414 for the request line, 431 for the head", "[http][parser][bad]") {
+    gale::http::ParserLimits limits;
+    limits.max_request_line = 100;
+    limits.max_head_size = 1000;
+    limits.max_header_count = 5;
+    std::string long_target = "GET /" + std::string(200, 'a') + " HTTP/1.1\r\nHost: a\r\n\r\n";
+    CHECK(error_of(long_target, limits) == 414);
+    // An unfinished long line is refused before its end arrives.
+    RequestParser parser(limits);
+    CHECK(parser.parse("GET /" + std::string(150, 'a')) == ParseStatus::error);
+    CHECK(parser.error().status == 414);
+    std::string big_header =
+        "GET / HTTP/1.1\r\nHost: a\r\nX: " + std::string(2000, 'x') + "\r\n\r\n";
+    CHECK(error_of(big_header, limits) == 431);
+    std::string many = "GET / HTTP/1.1\r\nHost: a\r\n";
+    for (int i = 0; i < 6; ++i) {
+        many += "X" + std::to_string(i) + ": v\r\n";
+    }
+    CHECK(error_of(many + "\r\n", limits) == 431);
+}
+
+TEST_CASE("keep-alive, Expect and Upgrade", "[http][parser]") {
+    RequestParser parser;
+    REQUIRE(parser.parse("GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Close\r\n\r\n") ==
+            ParseStatus::complete);
+    CHECK_FALSE(parser.head().keep_alive);
+    parser.reset();
+    REQUIRE(parser.parse("GET / HTTP/1.0\r\n\r\n") == ParseStatus::complete);
+    CHECK_FALSE(parser.head().keep_alive);
+    parser.reset();
+    REQUIRE(parser.parse("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n") ==
+            ParseStatus::complete);
+    CHECK(parser.head().keep_alive);
+    parser.reset();
+    REQUIRE(parser.parse(
+                "PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\n") ==
+            ParseStatus::complete);
+    CHECK(parser.head().expect_continue);
+    parser.reset();
+    REQUIRE(
+        parser.parse(
+            "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n") ==
+        ParseStatus::complete);
+    CHECK(parser.head().upgrade);
+}
+
+TEST_CASE("pipelined requests parse one after another", "[http][parser]") {
+    std::string stream =
+        "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3 "
+        "HTTP/1.1\r\nHost: a\r\n\r\n";
+    std::string_view rest = stream;
+    RequestParser parser;
+    for (std::string path : {"/1", "/2", "/3"}) {
+        REQUIRE(parser.parse(rest) == ParseStatus::complete);
+        CHECK(parser.head().path == path);
+        rest.remove_prefix(parser.head_size());
+        parser.reset();
+    }
+    CHECK(rest.empty());
+}
+
+TEST_CASE("parsing is linear in the size of the head", "[http][parser]") {
+    gale::http::ParserLimits limits;
+    limits.max_head_size = 1 << 20;
+    limits.max_header_count = 100000;
+    std::string request = "GET / HTTP/1.1\r\nHost: a\r\n";
+    for (int i = 0; i < 20000; ++i) {
+        request += "X: y\r\n";
+    }
+    request += "\r\n";
+    auto started = std::chrono::steady_clock::now();
+    RequestParser parser(limits);
+    // Fed in 1000 slices, as a slow client would send it.
+    ParseStatus status = ParseStatus::incomplete;
+    for (std::size_t end = 0; end < request.size() && status == ParseStatus::incomplete;) {
+        end = std::min(request.size(), end + request.size() / 1000 + 1);
+        status = parser.parse(std::string_view(request).substr(0, end));
+    }
+    CHECK(status == ParseStatus::complete);
+    CHECK(parser.head().headers.size() == 20001);
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+}
+
+TEST_CASE("chunked decoding", "[http][chunked]") {
+    using gale::http::ChunkedDecoder;
+    std::string body =
+        "4\r\nWiki\r\n5;ext=1\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nTrailer: yes\r\n\r\nNEXT";
+    // Decode with the input arriving in every possible split.
+    for (std::size_t step : {std::size_t{1}, std::size_t{3}, std::size_t{7}, body.size()}) {
+        ChunkedDecoder decoder;
+        std::string buffered;
+        std::string payload;
+        std::size_t offset = 0;
+        bool done = false;
+        while (!done) {
+            if (offset < body.size()) {
+                buffered += body.substr(offset, step);
+                offset += step;
+            }
+            while (true) {
+                auto result = decoder.decode(buffered);
+                REQUIRE(result.status != ChunkedDecoder::Status::error);
+                if (result.status == ChunkedDecoder::Status::data) {
+                    payload += result.data;
+                }
+                buffered.erase(0, result.consumed);
+                if (result.status == ChunkedDecoder::Status::done) {
+                    done = true;
+                    break;
+                }
+                if (result.status == ChunkedDecoder::Status::need_more) {
+                    break;
+                }
+            }
+        }
+        CHECK(payload == "Wikipedia in\r\n\r\nchunks.");
+        CHECK(buffered + (offset < body.size() ? body.substr(offset) : "") == "NEXT");
+        CHECK(decoder.trailers().get("trailer") == "yes");
+    }
+}
+
+TEST_CASE("bad chunked bodies are errors", "[http][chunked][bad]") {
+    using gale::http::ChunkedDecoder;
+    auto fails = [](std::string input) {
+        ChunkedDecoder decoder;
+        std::string_view rest = input;
+        while (true) {
+            auto result = decoder.decode(rest);
+            if (result.status == ChunkedDecoder::Status::error) {
+                return true;
+            }
+            if (result.status != ChunkedDecoder::Status::data) {
+                return false;
+            }
+            rest.remove_prefix(result.consumed);
+        }
+    };
+    CHECK(fails("0x5\r\nhello\r\n0\r\n\r\n"));
+    CHECK(fails("-5\r\nhello\r\n0\r\n\r\n"));
+    CHECK(fails("ffffffffffffffffffff\r\n"));
+    CHECK(fails("\r\n"));
+    CHECK(fails("5\nhello\r\n"));
+    CHECK(fails("5\r\nhelloXX0\r\n\r\n"));  // no CRLF after the data
+    CHECK(fails("5 5\r\nhello\r\n"));
+    CHECK(fails("5;a=\x01\r\nhello\r\n"));
+    CHECK(fails("0\r\nBad Trailer\r\n\r\n"));
+    CHECK(fails(std::string("1;") + std::string(5000, 'x') + "\r\n"));
+    CHECK_FALSE(fails("5 ;ext\r\nhello\r\n0\r\n\r\n"));
+}
