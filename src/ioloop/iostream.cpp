@@ -153,6 +153,9 @@ void StreamCore::notify_reader() noexcept {
 }
 
 void StreamCore::notify_closed() noexcept {
+    if (close_scope != nullptr) {
+        std::exchange(close_scope, nullptr)->cancel();
+    }
     if (close_notified_ || !close_callback) {
         return;
     }
@@ -664,6 +667,14 @@ void IOStream::set_close_callback(Callback callback) {
         return;
     }
     core_->close_callback = std::move(callback);
+}
+
+void IOStream::set_close_scope(CancellationScope* scope) noexcept {
+    if (scope != nullptr && (core_->user_visible_closed() || core_->peer_closed || core_->failure)) {
+        scope->cancel();
+        return;
+    }
+    core_->close_scope = scope;
 }
 
 int IOStream::fd() const noexcept {

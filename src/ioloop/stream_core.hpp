@@ -94,6 +94,7 @@ class StreamCore final : public FlushTarget {
     DataAwaitable* reader = nullptr;
     WriteAwaitable* writers = nullptr;  // writers waiting for the queue to drain
     Callback close_callback;
+    CancellationScope* close_scope = nullptr;
 
   private:
     friend class gale::DataAwaitable;

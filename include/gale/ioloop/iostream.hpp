@@ -234,6 +234,10 @@ class IOStream {
     std::exception_ptr error() const noexcept;
     /// Runs `callback` on the loop once the stream is closed (now, if it already is).
     void set_close_callback(Callback callback);
+    /// While set, `scope` is cancelled as soon as the stream closes (the peer closed, the
+    /// connection failed, or it was closed here); at once if it already is. For servers: a
+    /// handler running in `scope` learns that its client went away. Pass null to unset.
+    void set_close_scope(CancellationScope* scope) noexcept;
 
     // --- socket -------------------------------------------------------------------------
     int fd() const noexcept;

@@ -1,0 +1,679 @@
+#include "http/connection.hpp"
+
+#include <gale/ioloop/periodic_callback.hpp>
+
+#include <gale/http/date.hpp>
+#include <gale/http/status.hpp>
+#include <gale/http/writer.hpp>
+#include <gale/ioloop/combinators.hpp>
+#include <gale/ioloop/log.hpp>
+
+#include <algorithm>
+
+namespace gale::http::detail {
+namespace {
+
+// A body left unread after the response is drained (to keep the connection) up to this much.
+constexpr std::uint64_t max_drained_body = 64 * 1024;
+
+bool accepts_gzip(const HeaderFields& headers) {
+    auto accept = headers.get("accept-encoding");
+    if (!accept) {
+        return false;
+    }
+    // "gzip" or "gzip;q=0.5", but not "gzip;q=0".
+    std::string_view list = *accept;
+    while (!list.empty()) {
+        std::size_t comma = list.find(',');
+        std::string_view element = list.substr(0, comma);
+        std::size_t semicolon = element.find(';');
+        std::string_view coding = element.substr(0, semicolon);
+        while (!coding.empty() && coding.front() == ' ')
+            coding.remove_prefix(1);
+        while (!coding.empty() && coding.back() == ' ')
+            coding.remove_suffix(1);
+        if (equals_ignoring_case(coding, "gzip") || coding == "*") {
+            std::string_view parameters =
+                semicolon == std::string_view::npos ? "" : element.substr(semicolon);
+            bool refused = parameters.find("q=0") != std::string_view::npos &&
+                           parameters.find("q=0.") == std::string_view::npos;
+            return !refused;
+        }
+        if (comma == std::string_view::npos) {
+            break;
+        }
+        list.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+bool is_compressible(std::string_view content_type) {
+    std::string_view type = content_type.substr(0, content_type.find(';'));
+    if (type.rfind("text/", 0) == 0) {
+        return true;
+    }
+    for (std::string_view compressible :
+         {"application/json", "application/javascript", "application/xml", "application/xhtml+xml",
+          "application/rss+xml", "application/atom+xml", "image/svg+xml", "application/wasm"}) {
+        if (equals_ignoring_case(type, compressible)) {
+            return true;
+        }
+    }
+    return type.size() > 5 && type.substr(type.size() - 5) == "+json";
+}
+
+// Rebases a view of `from` onto the same offset in `to`; views elsewhere stay as they are.
+std::string_view rebase(std::string_view view, std::string_view from, const std::string& to) {
+    if (view.data() < from.data() || view.data() > from.data() + from.size()) {
+        return view;  // a literal, e.g. the "/" of an absolute-form target without a path
+    }
+    return std::string_view(to.data() + (view.data() - from.data()), view.size());
+}
+
+}  // namespace
+
+Connection::Connection(std::shared_ptr<HTTPServer::State> state, IOStream connection_stream,
+                       SocketAddress peer)
+    : state_(std::move(state)),
+      stream_(std::move(connection_stream)),
+      peer_(peer),
+      peer_ip_(peer.ip()),
+      parser_(state_->options.limits),
+      chunked_(state_->options.limits) {
+    state_->link(*this);
+}
+
+Connection::~Connection() {
+    state_->unlink(*this);
+}
+
+void Connection::set_deadline(IOLoop::Duration timeout) noexcept {
+    deadline_ = IOLoop::current().time() + timeout;
+}
+
+// --- the connection loop ------------------------------------------------------------------
+
+Task<void> Connection::run() {
+    try {
+        while (!state_->shutting_down) {
+            if (!co_await read_head()) {
+                break;
+            }
+            if (co_await serve_request() == Outcome::close) {
+                break;
+            }
+        }
+    } catch (const StreamClosedError&) {
+        // The client went away, or a timeout closed the stream: nothing more to send.
+    }
+    if (!detached_) {
+        stream_.close();
+    }
+}
+
+// Waits for a complete request head. False when the connection should end (the client
+// closed between requests, or a malformed head was answered with an error).
+Task<bool> Connection::read_head() {
+    phase_ = Phase::idle;
+    set_deadline(state_->options.idle_timeout);
+    parser_.reset();
+    while (true) {
+        std::string_view buffered = stream_.buffered();
+        if (!buffered.empty() && phase_ == Phase::idle) {
+            phase_ = Phase::head;  // the clock for a slow head starts at its first byte
+            set_deadline(state_->options.header_timeout);
+        }
+        ParseStatus status = parser_.parse(buffered);
+        if (status == ParseStatus::complete) {
+            adopt_head(buffered);
+            stream_.consume(parser_.head_size());
+            co_return true;
+        }
+        if (status == ParseStatus::error) {
+            co_await send_error(parser_.error().status, parser_.error().reason);
+            co_return false;
+        }
+        if (!co_await stream_.wait_for_data()) {
+            if (!stream_.buffered().empty()) {
+                log::debug("{}: connection closed in the middle of a request head", peer_ip_);
+            }
+            co_return false;
+        }
+    }
+}
+
+// Copies the head out of the stream buffer (which keeps receiving) and points the parsed
+// views at the copy. The storage is reused, so this allocates only when a head is larger
+// than any before it on this connection.
+void Connection::adopt_head(std::string_view buffered) {
+    std::string_view raw = buffered.substr(0, parser_.head_size());
+    head_storage_.assign(raw);
+    head_ = parser_.head();
+    head_.method = rebase(head_.method, raw, head_storage_);
+    head_.target = rebase(head_.target, raw, head_storage_);
+    head_.path = rebase(head_.path, raw, head_storage_);
+    head_.query = rebase(head_.query, raw, head_storage_);
+    head_.authority = rebase(head_.authority, raw, head_storage_);
+    fields_.clear();
+    for (const HeaderField& field : parser_.head().headers) {
+        fields_.push_back(
+            {rebase(field.name, raw, head_storage_), rebase(field.value, raw, head_storage_)});
+    }
+    head_.headers = HeaderFields(fields_);
+}
+
+void Connection::prepare_request() {
+    const HTTPServerOptions& options = state_->options;
+    body_read_ = 0;
+    max_body_size_ = options.max_body_size;
+    body_remaining_ = head_.framing == BodyFraming::content_length ? head_.content_length : 0;
+    body_done_ = head_.framing == BodyFraming::none;
+    continue_sent_ = false;
+    chunked_.reset();
+    request_decompressor_.reset();
+    decompressed_pending_.clear();
+    if (options.decompress_request && !body_done_) {
+        auto encoding = head_.headers.get("content-encoding");
+        if (encoding && (equals_ignoring_case(*encoding, "gzip") ||
+                         equals_ignoring_case(*encoding, "deflate"))) {
+            request_decompressor_.emplace(static_cast<std::size_t>(options.max_body_size));
+        }
+    }
+    remote_ip_ = peer_ip_;
+    protocol_ = stream_.is_tls() ? "https" : "http";
+    bool trusted = options.trusted_proxies.empty() ||
+                   std::find(options.trusted_proxies.begin(), options.trusted_proxies.end(),
+                             peer_ip_) != options.trusted_proxies.end();
+    if (!options.xheaders || !trusted) {
+        return;
+    }
+    // Tornado's rule: the rightmost X-Forwarded-For address that is not a trusted proxy,
+    // overridden by X-Real-IP; used only when it is a valid IP.
+    std::string candidate = peer_ip_;
+    if (auto forwarded = head_.headers.get("x-forwarded-for")) {
+        std::string_view list = *forwarded;
+        while (!list.empty()) {
+            std::size_t comma = list.rfind(',');
+            std::string_view hop = comma == std::string_view::npos ? list : list.substr(comma + 1);
+            while (!hop.empty() && hop.front() == ' ')
+                hop.remove_prefix(1);
+            while (!hop.empty() && hop.back() == ' ')
+                hop.remove_suffix(1);
+            candidate = hop;
+            if (std::find(options.trusted_proxies.begin(), options.trusted_proxies.end(), hop) ==
+                options.trusted_proxies.end()) {
+                break;
+            }
+            list = comma == std::string_view::npos ? std::string_view() : list.substr(0, comma);
+        }
+    }
+    if (auto real_ip = head_.headers.get("x-real-ip")) {
+        candidate = *real_ip;
+    }
+    if (is_valid_ip(candidate)) {
+        remote_ip_ = candidate;
+    }
+    auto scheme = head_.headers.get("x-scheme");
+    if (!scheme) {
+        scheme = head_.headers.get("x-forwarded-proto");
+    }
+    if (scheme) {
+        std::string_view last = scheme->substr(
+            scheme->rfind(',') == std::string_view::npos ? 0 : scheme->rfind(',') + 1);
+        while (!last.empty() && last.front() == ' ')
+            last.remove_prefix(1);
+        if (last == "http" || last == "https") {
+            protocol_ = last;
+        }
+    }
+}
+
+Task<Connection::Outcome> Connection::serve_request() {
+    prepare_request();
+    reset_response();
+    if (head_.framing == BodyFraming::content_length && head_.content_length > max_body_size_) {
+        co_await send_error(413, "request body of " + std::to_string(head_.content_length) +
+                                     " bytes exceeds the limit of " +
+                                     std::to_string(max_body_size_));
+        co_return Outcome::close;
+    }
+    co_await run_handler();
+    if (detached_) {
+        co_return Outcome::close;
+    }
+    if (!finished_) {
+        if (headers_are_valid()) {
+            co_await finish();
+        } else {
+            log::error("{} {}: invalid response header (header injection refused)", head_.method,
+                       head_.target);
+            co_await send_error(500, {});
+        }
+    }
+    if (!body_done_ && !close_after_) {
+        // Keep the connection only if the rest of the body is small enough to skip.
+        if (head_.framing == BodyFraming::content_length && body_remaining_ <= max_drained_body) {
+            phase_ = Phase::body;
+            set_deadline(state_->options.body_timeout);
+            while (!body_done_) {
+                co_await read_body_piece(64 * 1024);
+            }
+        } else {
+            close_after_ = true;
+        }
+    }
+    if (close_after_ || !head_.keep_alive || !state_->options.keep_alive || state_->shutting_down) {
+        co_return Outcome::close;
+    }
+    co_return Outcome::next_request;
+}
+
+Task<void> Connection::run_handler() {
+    phase_ = Phase::handler;
+    deadline_ = IOLoop::TimePoint::max();
+    HTTPRequest request(*this);
+    HTTPResponse response(*this);
+    // The handler runs in its own scope, cancelled if the client disconnects meanwhile.
+    CancellationScope handler_scope(co_await current_scope());
+    stream_.set_close_scope(&handler_scope);
+    struct ClearScope {
+        IOStream& stream;
+        ~ClearScope() {
+            if (stream) {
+                stream.set_close_scope(nullptr);
+            }
+        }
+    } clear{stream_};
+    // Failures are answered after the catch: no co_await inside a handler block.
+    std::optional<std::pair<int, std::string>> failure;
+    try {
+        co_await with_scope(state_->handler(request, response), handler_scope);
+    } catch (const HTTPError& error) {
+        if (head_sent_) {
+            throw StreamClosedError("handler failed after the response started: " +
+                                    std::string(error.what()));
+        }
+        close_after_ = close_after_ || error.status() == 413 || error.status() == 400;
+        failure.emplace(error.status(), error.reason());
+    } catch (const OperationCancelled&) {
+        if (stream_.closed()) {
+            throw StreamClosedError("client disconnected");
+        }
+        throw;
+    } catch (const StreamClosedError&) {
+        throw;
+    } catch (const std::exception& error) {
+        log::error("{} {} from {}: handler failed: {}", head_.method, head_.target, remote_ip_,
+                   error.what());
+        if (head_sent_) {
+            throw StreamClosedError("handler failed after the response started");
+        }
+        failure.emplace(500, std::string());
+    }
+    if (failure) {
+        co_await send_error(failure->first, std::move(failure->second));
+    }
+}
+
+// Answers with an error status and a short text body. Errors found while reading a request
+// (and 413, 500 after a failed handler) end the connection.
+Task<void> Connection::send_error(int status, std::string reason) {
+    if (head_sent_) {
+        co_return;
+    }
+    bool ends_connection = status == 400 || status == 408 || status == 413 || status == 414 ||
+                           status == 431 || status == 501 || status == 505 || !body_done_;
+    close_after_ = close_after_ || ends_connection;
+    reset_response();
+    status_ = status;
+    response_headers_.set("Content-Type", "text/plain; charset=utf-8");
+    if (close_after_) {
+        response_headers_.set("Connection", "close");
+    }
+    std::string text = std::to_string(status) + " " + std::string(reason_phrase(status));
+    if (!reason.empty() && status < 500) {
+        text += ": " + reason;  // our own parser's words, never the request's bytes
+    }
+    write(text + "\n");
+    if (!reason.empty()) {
+        log::debug("{}: answering {} ({})", peer_ip_, status, reason);
+    }
+    co_await finish();
+    if (close_after_) {
+        stream_.close();
+    }
+}
+
+// --- request bodies -------------------------------------------------------------------------
+
+void Connection::send_continue_if_expected() {
+    if (head_.expect_continue && !continue_sent_ && !head_sent_) {
+        continue_sent_ = true;
+        (void)stream_.write(std::string_view("HTTP/1.1 100 Continue\r\n\r\n"));
+    }
+}
+
+void Connection::account_body(std::size_t bytes) {
+    body_read_ += bytes;
+    if (body_read_ > max_body_size_) {
+        close_after_ = true;
+        throw HTTPError(
+            413, "request body exceeds the limit of " + std::to_string(max_body_size_) + " bytes");
+    }
+}
+
+// The next piece of the body as sent (before any decompression).
+Task<std::string> Connection::read_body_piece(std::size_t max_bytes) {
+    while (!body_done_) {
+        std::string_view buffered = stream_.buffered();
+        if (head_.framing == BodyFraming::content_length && !buffered.empty()) {
+            std::size_t take = static_cast<std::size_t>(
+                std::min<std::uint64_t>({body_remaining_, buffered.size(), max_bytes}));
+            std::string piece(buffered.substr(0, take));
+            stream_.consume(take);
+            body_remaining_ -= take;
+            body_done_ = body_remaining_ == 0;
+            account_body(take);
+            co_return piece;
+        }
+        if (head_.framing == BodyFraming::chunked) {
+            auto result =
+                chunked_.decode(buffered.substr(0, std::min(buffered.size(), max_bytes + 4096)));
+            if (result.status == ChunkedDecoder::Status::error) {
+                close_after_ = true;
+                throw HTTPError(chunked_.error().status, chunked_.error().reason);
+            }
+            if (result.status == ChunkedDecoder::Status::data) {
+                std::string piece(result.data);
+                stream_.consume(result.consumed);
+                account_body(piece.size());
+                co_return piece;
+            }
+            stream_.consume(result.consumed);
+            if (result.status == ChunkedDecoder::Status::done) {
+                body_done_ = true;
+                break;
+            }
+        }
+        set_deadline(state_->options.body_timeout);
+        if (!co_await stream_.wait_for_data()) {
+            close_after_ = true;
+            throw StreamClosedError("the client closed the connection in the middle of the body");
+        }
+    }
+    co_return std::string();
+}
+
+Task<std::string> Connection::read_body_chunk(std::size_t max_bytes) {
+    send_continue_if_expected();
+    Phase phase_before = phase_;
+    phase_ = Phase::body;
+    struct RestorePhase {
+        Connection& connection;
+        Phase phase;
+        ~RestorePhase() {
+            connection.phase_ = phase;
+            connection.deadline_ = IOLoop::TimePoint::max();
+        }
+    } restore{*this, phase_before};
+    if (!request_decompressor_) {
+        co_return co_await read_body_piece(max_bytes);
+    }
+    // Decompressed: return what the decompressor produced, reading more until it produces.
+    while (decompressed_pending_.empty() && !body_done_) {
+        std::string piece = co_await read_body_piece(max_bytes);
+        try {
+            request_decompressor_->decompress(piece, decompressed_pending_);
+        } catch (const DecompressionError& error) {
+            close_after_ = true;
+            throw HTTPError(error.what()[0] == 'd' ? 413 : 400, error.what());
+        }
+    }
+    std::string result =
+        decompressed_pending_.substr(0, std::min(max_bytes, decompressed_pending_.size()));
+    decompressed_pending_.erase(0, result.size());
+    co_return result;
+}
+
+Task<std::string> Connection::read_body() {
+    std::string body;
+    while (true) {
+        std::string piece = co_await read_body_chunk(256 * 1024);
+        if (piece.empty()) {
+            break;
+        }
+        if (body.empty()) {
+            body = std::move(piece);
+        } else {
+            body += piece;
+        }
+    }
+    co_return body;
+}
+
+IOStream Connection::detach_stream() {
+    if (status_ != 101 || !finished_) {
+        throw Error("detach_stream: finish a 101 Switching Protocols response first");
+    }
+    detached_ = true;
+    stream_.set_close_scope(nullptr);  // the new owner decides what a close means
+    return std::move(stream_);
+}
+
+// --- responses ------------------------------------------------------------------------------
+
+void Connection::reset_response() noexcept {
+    status_ = 200;
+    response_headers_.clear();
+    body_.clear();
+    head_sent_ = false;
+    finished_ = false;
+    chunked_response_ = false;
+    compressor_.reset();
+}
+
+void Connection::set_status(int status) {
+    if (!is_valid_status(status)) {
+        throw Error("invalid HTTP status " + std::to_string(status));
+    }
+    if (head_sent_) {
+        throw Error("set_status after the response head was sent");
+    }
+    status_ = status;
+}
+
+void Connection::write(std::string_view data) {
+    if (finished_) {
+        throw Error("write after the response was finished");
+    }
+    body_.append(data);
+}
+
+bool Connection::sends_body() const noexcept {
+    return head_.method != "HEAD" && status_allows_body(status_);
+}
+
+void Connection::decide_compression() {
+    const HTTPServerOptions& options = state_->options;
+    if (!options.compress_response || !status_allows_body(status_) ||
+        response_headers_.contains("content-encoding")) {
+        return;
+    }
+    auto content_type = response_headers_.get("content-type");
+    if (!content_type || !is_compressible(*content_type)) {
+        return;
+    }
+    // The representation depends on Accept-Encoding whether or not this client gets gzip.
+    auto vary = response_headers_.get("vary");
+    if (!vary) {
+        response_headers_.add("Vary", "Accept-Encoding");
+    } else if (!list_contains_token(*vary, "accept-encoding")) {
+        response_headers_.set("Vary", std::string(*vary) + ", Accept-Encoding");
+    }
+    bool big_enough =
+        head_sent_ || chunked_response_ || body_.size() >= options.compression_min_size;
+    if (accepts_gzip(head_.headers) && big_enough) {
+        compressor_.emplace(options.compression_level);
+        response_headers_.set("Content-Encoding", "gzip");
+    }
+}
+
+bool Connection::headers_are_valid() const noexcept {
+    for (const auto& [name, value] : response_headers_) {
+        if (!is_valid_field_name(name) || !is_valid_field_value(value)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// Serialises the status line and fields into out_. With `chunked`, the body follows as chunks
+// (or, for HTTP/1.0, until the connection closes); otherwise Content-Length is body_'s size.
+void Connection::append_head(bool chunked) {
+    if (!headers_are_valid()) {
+        throw Error("invalid response header field (header injection refused)");
+    }
+    const bool http_1_0 = head_.version == Version::http_1_0;
+    const bool keep_alive = head_.keep_alive && state_->options.keep_alive && !close_after_ &&
+                            !state_->shutting_down && !(chunked && http_1_0);
+    append_status_line(out_, head_.version, status_);
+    if (!state_->options.server_name.empty() && !response_headers_.contains("server")) {
+        append_field(out_, "Server", state_->options.server_name);
+    }
+    if (!response_headers_.contains("date")) {
+        append_field(out_, "Date", http_date_now());
+    }
+    response_headers_.remove("content-length");
+    response_headers_.remove("transfer-encoding");
+    append_fields(out_, response_headers_);
+    if (status_allows_body(status_)) {
+        if (chunked && !http_1_0) {
+            append_field(out_, "Transfer-Encoding", "chunked");
+        } else if (!chunked) {
+            out_.append("Content-Length: ");
+            append_decimal(out_, body_.size());
+            out_.append("\r\n");
+        }
+    }
+    if (status_ != 101) {
+        if (!keep_alive && !response_headers_.contains("connection")) {
+            append_field(out_, "Connection", "close");
+        } else if (keep_alive && http_1_0) {
+            append_field(out_, "Connection", "keep-alive");
+        }
+    }
+    out_.append("\r\n");
+    if (!keep_alive) {
+        close_after_ = true;
+    }
+    chunked_response_ = chunked && !http_1_0;
+    head_sent_ = true;
+}
+
+Task<void> Connection::flush() {
+    if (finished_) {
+        throw Error("flush after the response was finished");
+    }
+    out_.clear();
+    if (!head_sent_) {
+        chunked_response_ = true;  // for decide_compression: streaming bodies always qualify
+        decide_compression();
+        append_head(true);
+    }
+    if (sends_body() && !body_.empty()) {
+        std::string compressed;
+        if (compressor_) {
+            compressor_->compress(body_, compressed, false);
+        }
+        std::string_view payload =
+            compressor_ ? std::string_view(compressed) : std::string_view(body_);
+        if (chunked_response_) {
+            append_chunk(out_, payload);
+        } else {
+            out_.append(payload);  // HTTP/1.0: the body ends with the connection
+        }
+    }
+    body_.clear();
+    auto written = stream_.write(std::string_view(out_));
+    co_await std::move(written);
+}
+
+Task<void> Connection::finish() {
+    if (finished_) {
+        co_return;
+    }
+    out_.clear();
+    if (!head_sent_) {
+        decide_compression();
+        if (compressor_) {
+            std::string compressed;
+            compressor_->compress(body_, compressed, true);
+            body_ = std::move(compressed);
+        }
+        if (!sends_body() && head_.method == "HEAD" && status_allows_body(status_)) {
+            append_head(false);  // HEAD: the Content-Length a GET would have had, no body
+        } else {
+            if (!status_allows_body(status_)) {
+                body_.clear();
+            }
+            append_head(false);
+            out_.append(body_);
+        }
+    } else {
+        if (sends_body()) {
+            std::string compressed;
+            if (compressor_) {
+                compressor_->compress(body_, compressed, true);
+            }
+            std::string_view payload =
+                compressor_ ? std::string_view(compressed) : std::string_view(body_);
+            if (chunked_response_) {
+                append_chunk(out_, payload);
+                append_last_chunk(out_);
+            } else {
+                out_.append(payload);
+                close_after_ = true;
+            }
+        }
+    }
+    body_.clear();
+    finished_ = true;
+    auto written = stream_.write(std::string_view(out_));
+    co_await std::move(written);
+}
+
+// --- timeouts ---------------------------------------------------------------------------------
+
+void Connection::expire() noexcept {
+    deadline_ = IOLoop::TimePoint::max();
+    switch (phase_) {
+        case Phase::idle:
+            stream_.close();
+            return;
+        case Phase::head:
+        case Phase::body:
+            if (!head_sent_ && !stream_.closed()) {
+                try {
+                    (void)stream_.write(
+                        std::string_view("HTTP/1.1 408 Request Timeout\r\nConnection: "
+                                         "close\r\nContent-Length: 0\r\n\r\n"));
+                } catch (const std::exception&) {
+                }
+            }
+            log::debug("{}: request timed out", peer_ip_);
+            phase_ = Phase::closing;
+            stream_.close();
+            return;
+        case Phase::handler:
+        case Phase::closing:
+            return;
+    }
+}
+
+void Connection::close_if_idle() noexcept {
+    if (phase_ == Phase::idle && stream_ && stream_.buffered().empty()) {
+        stream_.close();
+    }
+}
+
+}  // namespace gale::http::detail

@@ -1,0 +1,141 @@
+#pragma once
+// One HTTP/1.1 server connection: reads requests, runs the handler, writes responses.
+// HTTPRequest and HTTPResponse are thin views of this object.
+
+#include <gale/http/compression.hpp>
+#include <gale/http/request.hpp>
+#include <gale/http/response.hpp>
+#include <gale/http/server.hpp>
+#include <gale/ioloop/periodic_callback.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gale::http {
+
+struct HTTPServer::State {
+    State(HTTPHandler request_handler, HTTPServerOptions server_options);
+    ~State();
+
+    HTTPHandler handler;
+    HTTPServerOptions options;
+    bool shutting_down = false;
+    // Connections, for the timeout sweep and shutdown (intrusive list).
+    detail::Connection* connections = nullptr;
+    std::unique_ptr<PeriodicCallback> sweeper;
+
+    void link(detail::Connection& connection) noexcept;
+    void unlink(detail::Connection& connection) noexcept;
+    void sweep() noexcept;
+};
+
+namespace detail {
+
+class Connection {
+  public:
+    enum class Phase { idle, head, body, handler, closing };
+
+    Connection(std::shared_ptr<HTTPServer::State> state, IOStream connection_stream,
+               SocketAddress peer);
+    ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    /// Serves requests until the connection ends.
+    Task<void> run();
+
+    // --- used by HTTPRequest -------------------------------------------------------------
+    const RequestHead& head() const noexcept { return head_; }
+    std::string_view protocol() const noexcept { return protocol_; }
+    std::string_view remote_ip() const noexcept { return remote_ip_; }
+    const SocketAddress& peer() const noexcept { return peer_; }
+    bool body_complete() const noexcept { return body_done_; }
+    Task<std::string> read_body();
+    Task<std::string> read_body_chunk(std::size_t max_bytes);
+    void set_max_body_size(std::uint64_t bytes) noexcept { max_body_size_ = bytes; }
+    bool connection_closed() const noexcept { return stream_.closed(); }
+    IOStream detach_stream();
+
+    // --- used by HTTPResponse ------------------------------------------------------------
+    void set_status(int status);
+    int status() const noexcept { return status_; }
+    HTTPHeaders& response_headers() noexcept { return response_headers_; }
+    void write(std::string_view data);
+    std::size_t buffered_size() const noexcept { return body_.size(); }
+    void clear_body() noexcept { body_.clear(); }
+    Task<void> flush();
+    Task<void> finish();
+    bool head_sent() const noexcept { return head_sent_; }
+    bool finished() const noexcept { return finished_; }
+
+    // --- timeouts (the server's sweep) ---------------------------------------------------
+    IOLoop::TimePoint deadline() const noexcept { return deadline_; }
+    void expire() noexcept;
+    Phase phase() const noexcept { return phase_; }
+    void close_if_idle() noexcept;
+
+    Connection* previous = nullptr;
+    Connection* next = nullptr;
+
+  private:
+    enum class Outcome { next_request, close };
+
+    Task<bool> read_head();
+    void adopt_head(std::string_view buffered);
+    void prepare_request();
+    Task<Outcome> serve_request();
+    Task<void> run_handler();
+    Task<void> send_error(int status, std::string reason);
+    Task<std::string> read_body_piece(std::size_t max_bytes);
+    void send_continue_if_expected();
+    void account_body(std::size_t bytes);
+    void reset_response() noexcept;
+    bool headers_are_valid() const noexcept;
+    void append_head(bool chunked);
+    void decide_compression();
+    bool sends_body() const noexcept;
+    void set_deadline(IOLoop::Duration timeout) noexcept;
+
+    std::shared_ptr<HTTPServer::State> state_;
+    IOStream stream_;
+    SocketAddress peer_;
+    std::string peer_ip_;
+
+    // The current request: the head copied out of the stream buffer, with views into it.
+    RequestParser parser_;
+    std::string head_storage_;
+    std::vector<HeaderField> fields_;
+    RequestHead head_;
+    std::string remote_ip_;
+    std::string protocol_;
+
+    // Its body.
+    std::uint64_t body_remaining_ = 0;
+    std::uint64_t body_read_ = 0;
+    std::uint64_t max_body_size_ = 0;
+    bool body_done_ = true;
+    bool continue_sent_ = false;
+    ChunkedDecoder chunked_;
+    std::optional<Decompressor> request_decompressor_;
+    std::string decompressed_pending_;
+
+    // Its response.
+    int status_ = 200;
+    HTTPHeaders response_headers_;
+    std::string body_;
+    std::string out_;  // serialisation buffer, reused
+    bool head_sent_ = false;
+    bool finished_ = false;
+    bool chunked_response_ = false;
+    bool close_after_ = false;
+    bool detached_ = false;
+    std::optional<GzipCompressor> compressor_;
+
+    Phase phase_ = Phase::idle;
+    IOLoop::TimePoint deadline_ = IOLoop::TimePoint::max();
+};
+
+}  // namespace detail
+}  // namespace gale::http

@@ -1,0 +1,388 @@
+#include <gale/http/compression.hpp>
+#include <gale/http/server.hpp>
+#include <gale/ioloop/combinators.hpp>
+#include <gale/ioloop/tcp_client.hpp>
+
+#include <catch2/catch.hpp>
+
+#include "support/helpers.hpp"
+
+using namespace std::chrono_literals;
+using gale::http::HTTPRequest;
+using gale::http::HTTPResponse;
+
+namespace {
+
+// The handler behind most tests: a few endpoints that exercise the server.
+gale::Task<void> test_handler(HTTPRequest& request, HTTPResponse& response) {
+    std::string_view path = request.path();
+    if (path == "/hello") {
+        response.headers().set("Content-Type", "text/plain");
+        response.write("Hello, World!");
+    } else if (path == "/echo") {
+        std::string body = co_await request.read_body();
+        response.headers().set("Content-Type", std::string(request.headers().get_or(
+                                                   "content-type", "application/octet-stream")));
+        response.write(body);
+    } else if (path == "/stream") {
+        response.headers().set("Content-Type", "text/plain");
+        for (int i = 0; i < 3; ++i) {
+            response.write("line " + std::to_string(i) + "\n");
+            co_await response.flush();
+        }
+    } else if (path == "/no-content") {
+        response.set_status(204);
+        response.write("ignored");
+    } else if (path == "/big") {
+        response.headers().set("Content-Type", "text/plain");
+        response.write(std::string(100'000, 'a'));
+    } else if (path == "/throw") {
+        throw std::runtime_error("handler bug");
+    } else if (path == "/forbidden") {
+        throw gale::http::HTTPError(403, "not for you");
+    } else if (path == "/headers") {
+        response.headers().set("X-Remote-Ip", std::string(request.remote_ip()));
+        response.headers().set("X-Protocol", std::string(request.protocol()));
+        response.write(std::string(request.host()));
+    } else if (path == "/inject") {
+        response.headers().set("X-Bad", "a\r\nSet-Cookie: evil=1");
+        response.write("x");
+    } else if (path == "/wait") {
+        co_await gale::sleep(1h);  // cancelled when the client goes away
+    } else {
+        response.set_status(404);
+        response.write("not found");
+    }
+    co_return;
+}
+
+struct Server {
+    explicit Server(gale::http::HTTPServerOptions options = {})
+        : server(test_handler, std::move(options)) {
+        port = server.listen(0, "127.0.0.1").front().port();
+    }
+    gale::http::HTTPServer server;
+    std::uint16_t port = 0;
+};
+
+gale::Task<gale::IOStream> connect(std::uint16_t port) {
+    co_return co_await gale::connect_to(*gale::SocketAddress::from_ip("127.0.0.1", port));
+}
+
+// Sends raw bytes on a new connection and returns everything until the server closes.
+gale::Task<std::string> exchange(std::uint16_t port, std::string request) {
+    gale::IOStream stream = co_await connect(port);
+    co_await stream.write(std::move(request));
+    co_return co_await gale::with_timeout(10s, stream.read_until_close());
+}
+
+// Reads one response (head + Content-Length body) from a keep-alive connection.
+gale::Task<std::string> read_response(gale::IOStream& stream) {
+    std::string head = co_await gale::with_timeout(10s, stream.read_until("\r\n\r\n"));
+    std::size_t length_at = head.find("Content-Length: ");
+    std::size_t length = 0;
+    if (length_at != std::string::npos) {
+        length = std::stoul(head.substr(length_at + 16));
+    }
+    std::string body = co_await stream.read_bytes(length);
+    co_return head + body;
+}
+
+std::string status_line(const std::string& response) {
+    return response.substr(0, response.find("\r\n"));
+}
+
+}  // namespace
+
+TEST_CASE("a GET gets a complete response", "[http][server]") {
+    auto body = []() -> gale::Task<void> {
+        Server server;
+        std::string response = co_await exchange(
+            server.port, "GET /hello HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        CHECK(status_line(response) == "HTTP/1.1 200 OK");
+        CHECK(response.find("Content-Length: 13\r\n") != std::string::npos);
+        CHECK(response.find("Content-Type: text/plain\r\n") != std::string::npos);
+        CHECK(response.find("Date: ") != std::string::npos);
+        CHECK(response.find("Server: gale\r\n") != std::string::npos);
+        CHECK(response.find("Connection: close\r\n") != std::string::npos);
+        CHECK(response.substr(response.size() - 13) == "Hello, World!");
+    };
+    gale::test::run(body());
+}
+
+TEST_CASE("keep-alive serves several requests on one connection", "[http][server]") {
+    auto body = []() -> gale::Task<void> {
+        Server server;
+        gale::IOStream stream = co_await connect(server.port);
+        for (int i = 0; i < 3; ++i) {
+            co_await stream.write("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+            std::string response = co_await read_response(stream);
+            CHECK(status_line(response) == "HTTP/1.1 200 OK");
+            CHECK(response.find("Connection:") == std::string::npos);
+        }
+        CHECK(server.server.connection_count() == 1);
+    };
+    gale::test::run(body());
+}
+
+TEST_CASE("pipelined requests are answered in order, in one write", "[http][server]") {
+    auto body = []() -> gale::Task<void> {
+        Server server;
+        gale::IOStream stream = co_await connect(server.port);
+        co_await stream.write(
+            "GET /hello HTTP/1.1\r\nHost: a\r\n\r\nGET /missing HTTP/1.1\r\nHost: a\r\n\r\n"
+            "GET /hello HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        std::string all = co_await gale::with_timeout(10s, stream.read_until_close());
+        std::size_t first = all.find("HTTP/1.1 200");
+        std::size_t second = all.find("HTTP/1.1 404");
+        std::size_t third = all.find("HTTP/1.1 200", first + 1);
+        CHECK(first == 0);
+        CHECK(second != std::string::npos);
+        CHECK(third != std::string::npos);
+        CHECK(first < second);
+        CHECK(second < third);
+    };
+    gale::test::run(body());
+}
+
+TEST_CASE("HTTP/1.0 closes unless asked to keep alive", "[http][server]") {
+    auto body = []() -> gale::Task<void> {
+        Server server;
+        std::string closed = co_await exchange(server.port, "GET /hello HTTP/1.0\r\n\r\n");
+        CHECK(status_line(closed) == "HTTP/1.0 200 OK");
+        gale::IOStream stream = co_await connect(server.port);
+        co_await stream.write("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+        std::string kept = co_await read_response(stream);
+        CHECK(kept.find("Connection: keep-alive\r\n") != std::string::npos);
+        co_await stream.write("GET /hello HTTP/1.0\r\n\r\n");
+        std::string last = co_await gale::with_timeout(10s, stream.read_until_close());
+        CHECK(status_line(last) == "HTTP/1.0 200 OK");
+    };
+    gale::test::run(body());
+}
+
+TEST_CASE("bad requests get their status and the connection is closed", "[http][server][bad]") {
+    gale::http::HTTPServerOptions options;
+    options.limits.max_request_line = 1024;
+    options.limits.max_head_size = 4096;
+    options.max_body_size = 1000;
+    auto body = [](gale::http::HTTPServerOptions server_options) -> gale::Task<void> {
+        Server server(server_options);
+        struct Case {
+            std::string request;
+            std::string status;
+        };
+        std::vector<Case> cases = {
+            {"GET / HTTP/1.1\nHost: a\n\n", "HTTP/1.1 400"},
+            {"GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 400"},
+            {"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: "
+             "chunked\r\n\r\n",
+             "HTTP/1.1 400"},
+            {"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", "HTTP/1.1 400"},
+            {"GET /" + std::string(2000, 'a') + " HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 414"},
+            {"GET / HTTP/1.1\r\nHost: a\r\nX: " + std::string(5000, 'x') + "\r\n\r\n",
+             "HTTP/1.1 431"},
+            {"GET / HTTP/2.0\r\nHost: a\r\n\r\n", "HTTP/1.1 505"},
+            {"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+             "HTTP/1.1 501"},
+            {"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n", "HTTP/1.1 413"},
+            {"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+             "HTTP/1.1 400"},
+            {"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n" +
+                 std::string(2048, 'b') + "\r\n0\r\n\r\n",
+             "HTTP/1.1 413"},
+            {"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "HTTP/1.1 400"},
+        };
+        for (const Case& test : cases) {
+            INFO(test.request.substr(0, 80));
+            std::string response = co_await exchange(server.port, test.request);
+            CHECK(status_line(response).substr(0, 12) == test.status);
+            CHECK(response.find("Connection: close") != std::string::npos);
+        }
+        // After all that, the server still serves.
+        std::string response = co_await exchange(
+            server.port, "GET /hello HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        CHECK(status_line(response) == "HTTP/1.1 200 OK");
+    };
+    gale::test::run(body(options));
+}
+
+TEST_CASE("request bodies: Content-Length, chunked and 100-continue", "[http][server]") {
+    auto body = []() -> gale::Task<void> {
+        Server server;
+        std::string by_length =
+            co_await exchange(server.port,
+                              "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Type: "
+                              "text/x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
+        CHECK(by_length.find("Content-Type: text/x\r\n") != std::string::npos);
+        CHECK(by_length.substr(by_length.size() - 5) == "hello");
+
+        std::string chunked =
+            co_await exchange(server.port,
+                              "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: "
+                              "chunked\r\nConnection: close\r\n\r\n"
+                              "5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nTrailer: x\r\n\r\n");
+        CHECK(chunked.substr(chunked.size() - 11) == "hello world");
+
+        gale::IOStream stream = co_await connect(server.port);
+        co_await stream.write(
+            "PUT /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
+        std::string interim = co_await gale::with_timeout(10s, stream.read_until("\r\n\r\n"));
+        CHECK(interim == "HTTP/1.1 100 Continue\r\n\r\n");
+        co_await stream.write("data");
+        std::string final_response = co_await read_response(stream);
+        CHECK(status_line(final_response) == "HTTP/1.1 200 OK");
+        CHECK(final_response.substr(final_response.size() - 4) == "data");
+    };
+    gale::test::run(body());
+}
+
+TEST_CASE("HEAD, 204 and streamed responses", "[http][server]") {
+    auto body = []() -> gale::Task<void> {
+        Server server;
+        std::string head = co_await exchange(
+            server.port, "HEAD /hello HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        CHECK(head.find("Content-Length: 13\r\n") != std::string::npos);
+        CHECK(head.substr(head.size() - 4) == "\r\n\r\n");  // no body
+
+        std::string no_content = co_await exchange(
+            server.port, "GET /no-content HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        CHECK(status_line(no_content) == "HTTP/1.1 204 No Content");
+        CHECK(no_content.find("Content-Length") == std::string::npos);
+        CHECK(no_content.substr(no_content.size() - 4) == "\r\n\r\n");
+
+        std::string streamed = co_await exchange(
+            server.port, "GET /stream HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        CHECK(streamed.find("Transfer-Encoding: chunked\r\n") != std::string::npos);
+        CHECK(streamed.find("7\r\nline 0\n\r\n7\r\nline 1\n\r\n7\r\nline 2\n\r\n0\r\n\r\n") !=
+              std::string::npos);
+
+        std::string old = co_await exchange(server.port, "GET /stream HTTP/1.0\r\n\r\n");
+        CHECK(old.find("Transfer-Encoding") == std::string::npos);
+        CHECK(old.substr(old.size() - 21) == "line 0\nline 1\nline 2\n");
+    };
+    gale::test::run(body());
+}
+
+TEST_CASE("gzip compression for clients that accept it", "[http][server]") {
+    gale::http::HTTPServerOptions options;
+    options.compress_response = true;
+    auto body = [](gale::http::HTTPServerOptions server_options) -> gale::Task<void> {
+        Server server(server_options);
+        std::string compressed =
+            co_await exchange(server.port,
+                              "GET /big HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip, "
+                              "br\r\nConnection: close\r\n\r\n");
+        CHECK(compressed.find("Content-Encoding: gzip\r\n") != std::string::npos);
+        CHECK(compressed.find("Vary: Accept-Encoding\r\n") != std::string::npos);
+        std::string payload = compressed.substr(compressed.find("\r\n\r\n") + 4);
+        CHECK(payload.size() < 2000);
+        CHECK(gale::http::decompress(payload, 1 << 20) == std::string(100'000, 'a'));
+
+        std::string plain = co_await exchange(
+            server.port, "GET /big HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        CHECK(plain.find("Content-Encoding") == std::string::npos);
+        CHECK(plain.find("Content-Length: 100000\r\n") != std::string::npos);
+
+        std::string small = co_await exchange(
+            server.port,
+            "GET /hello HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n");
+        CHECK(small.find("Content-Encoding") == std::string::npos);  // below the threshold
+    };
+    gale::test::run(body(options));
+}
+
+TEST_CASE("handler errors become error responses and the connection survives", "[http][server]") {
+    auto body = []() -> gale::Task<void> {
+        Server server;
+        gale::IOStream stream = co_await connect(server.port);
+        co_await stream.write("GET /throw HTTP/1.1\r\nHost: a\r\n\r\n");
+        std::string failed = co_await read_response(stream);
+        CHECK(status_line(failed) == "HTTP/1.1 500 Internal Server Error");
+        CHECK(failed.find("handler bug") == std::string::npos);  // no details leak to clients
+        co_await stream.write("GET /forbidden HTTP/1.1\r\nHost: a\r\n\r\n");
+        std::string forbidden = co_await read_response(stream);
+        CHECK(status_line(forbidden) == "HTTP/1.1 403 Forbidden");
+        co_await stream.write("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+        std::string ok = co_await read_response(stream);
+        CHECK(status_line(ok) == "HTTP/1.1 200 OK");
+        // Header injection is refused: a 500 instead of a response carrying the header.
+        co_await stream.write("GET /inject HTTP/1.1\r\nHost: a\r\n\r\n");
+        std::string injected = co_await read_response(stream);
+        CHECK(status_line(injected) == "HTTP/1.1 500 Internal Server Error");
+        CHECK(injected.find("evil") == std::string::npos);
+    };
+    gale::test::run(body());
+}
+
+TEST_CASE("xheaders from a trusted proxy", "[http][server]") {
+    gale::http::HTTPServerOptions options;
+    options.xheaders = true;
+    options.trusted_proxies = {"127.0.0.1", "10.0.0.1"};
+    auto body = [](gale::http::HTTPServerOptions server_options) -> gale::Task<void> {
+        Server server(server_options);
+        std::string response =
+            co_await exchange(server.port,
+                              "GET /headers HTTP/1.1\r\nHost: example.com\r\nX-Forwarded-For: "
+                              "1.2.3.4, 5.6.7.8, 10.0.0.1\r\n"
+                              "X-Forwarded-Proto: https\r\nConnection: close\r\n\r\n");
+        CHECK(response.find("X-Remote-Ip: 5.6.7.8\r\n") != std::string::npos);
+        CHECK(response.find("X-Protocol: https\r\n") != std::string::npos);
+        std::string bogus = co_await exchange(server.port,
+                                              "GET /headers HTTP/1.1\r\nHost: a\r\nX-Real-IP: "
+                                              "not-an-ip\r\nConnection: close\r\n\r\n");
+        CHECK(bogus.find("X-Remote-Ip: 127.0.0.1\r\n") != std::string::npos);
+    };
+    gale::test::run(body(options));
+}
+
+TEST_CASE("slow and idle clients are cut off", "[http][server][timeout]") {
+    gale::http::HTTPServerOptions options;
+    options.header_timeout = 1s;
+    options.idle_timeout = 1s;
+    auto body = [](gale::http::HTTPServerOptions server_options) -> gale::Task<void> {
+        Server server(server_options);
+        auto started = gale::IOLoop::Clock::now();
+        gale::IOStream slow = co_await connect(server.port);
+        co_await slow.write("GET /hello HTTP/1.1\r\nHost: a\r\n");  // never finishes the head
+        std::string answer = co_await gale::with_timeout(10s, slow.read_until_close());
+        CHECK(status_line(answer) == "HTTP/1.1 408 Request Timeout");
+        CHECK(gale::IOLoop::Clock::now() - started < 5s);
+
+        gale::IOStream idle = co_await connect(server.port);
+        std::string nothing = co_await gale::with_timeout(10s, idle.read_until_close());
+        CHECK(nothing.empty());
+    };
+    gale::test::run(body(options));
+}
+
+TEST_CASE("a client that disconnects cancels its handler", "[http][server]") {
+    auto body = []() -> gale::Task<void> {
+        Server server;
+        {
+            gale::IOStream stream = co_await connect(server.port);
+            co_await stream.write("GET /wait HTTP/1.1\r\nHost: a\r\n\r\n");
+            co_await gale::sleep(50ms);
+            CHECK(server.server.connection_count() == 1);
+        }  // closed here
+        for (int i = 0; i < 100 && server.server.connection_count() > 0; ++i) {
+            co_await gale::sleep(10ms);
+        }
+        CHECK(server.server.connection_count() == 0);
+    };
+    gale::test::run(body());
+}
+
+TEST_CASE("graceful shutdown closes idle connections and drains busy ones", "[http][server]") {
+    auto body = []() -> gale::Task<void> {
+        Server server;
+        gale::IOStream idle = co_await connect(server.port);
+        co_await idle.write("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+        co_await read_response(idle);
+        co_await server.server.shutdown(2s);
+        CHECK(server.server.connection_count() == 0);
+        std::string rest = co_await gale::with_timeout(5s, idle.read_until_close());
+        CHECK(rest.empty());
+    };
+    gale::test::run(body());
+}
