@@ -47,9 +47,9 @@ struct LinkifyOptions {
     bool shorten = false;
     /// Extra attributes for every `<a>` tag, e.g. `rel="nofollow" class="external"`. Not escaped:
     /// it must be trusted HTML.
-    std::string extra_params;
+    std::string extra_params{};
     /// If set, called with each link's href and used instead of `extra_params`.
-    std::function<std::string(std::string_view href)> extra_params_for;
+    std::function<std::string(std::string_view href)> extra_params_for{};
     /// Only links with an explicit protocol (`http://...`): bare `www.example.com` stays text.
     bool require_protocol = false;
     /// Protocols that are linked; others (e.g. `javascript:`, `file:`) stay text.
