@@ -57,6 +57,17 @@ Certificates make_certificates(const TemporaryDirectory& directory,
 /// Runs a shell command; returns its exit status.
 int shell(const std::string& command);
 
+/// Runs a shell command and returns its exit status and standard output. Blocking: from a
+/// coroutine, call it through gale::run_in_executor so the loop keeps serving meanwhile.
+struct CommandResult {
+    int status = -1;
+    std::string output;
+};
+CommandResult capture(const std::string& command);
+
+/// True when `program` is on the PATH (or an absolute path that exists).
+bool have_program(const std::string& program);
+
 /// Resident set size of this process in bytes.
 std::size_t resident_bytes();
 
