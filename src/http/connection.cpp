@@ -469,7 +469,24 @@ void Connection::reset_response() noexcept {
     head_sent_ = false;
     finished_ = false;
     chunked_response_ = false;
+    declared_length_.reset();
+    body_bytes_sent_ = 0;
     compressor_.reset();
+}
+
+std::optional<std::uint64_t> Connection::declared_content_length() const noexcept {
+    auto value = response_headers_.get("content-length");
+    if (!value || value->empty() || value->size() > 18) {
+        return std::nullopt;
+    }
+    std::uint64_t length = 0;
+    for (char c : *value) {
+        if (c < '0' || c > '9') {
+            return std::nullopt;
+        }
+        length = length * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    return length;
 }
 
 void Connection::set_status(int status) {
@@ -535,7 +552,7 @@ void Connection::append_head(bool chunked) {
     }
     const bool http_1_0 = head_.version == Version::http_1_0;
     const bool keep_alive = head_.keep_alive && state_->options.keep_alive && !close_after_ &&
-                            !state_->shutting_down && !(chunked && http_1_0);
+                            !state_->shutting_down && !(chunked && http_1_0 && !declared_length_);
     append_status_line(out_, head_.version, status_);
     if (!state_->options.server_name.empty() && !response_headers_.contains("server")) {
         append_field(out_, "Server", state_->options.server_name);
@@ -547,7 +564,11 @@ void Connection::append_head(bool chunked) {
     response_headers_.remove("transfer-encoding");
     append_fields(out_, response_headers_);
     if (status_allows_body(status_)) {
-        if (chunked && !http_1_0) {
+        if (declared_length_) {
+            out_.append("Content-Length: ");  // a length the handler vouches for
+            append_decimal(out_, *declared_length_);
+            out_.append("\r\n");
+        } else if (chunked && !http_1_0) {
             append_field(out_, "Transfer-Encoding", "chunked");
         } else if (!chunked) {
             out_.append("Content-Length: ");
@@ -566,7 +587,7 @@ void Connection::append_head(bool chunked) {
     if (!keep_alive) {
         close_after_ = true;
     }
-    chunked_response_ = chunked && !http_1_0;
+    chunked_response_ = chunked && !http_1_0 && !declared_length_;
     head_sent_ = true;
 }
 
@@ -576,8 +597,11 @@ Task<void> Connection::flush() {
     }
     out_.clear();
     if (!head_sent_) {
-        chunked_response_ = true;  // for decide_compression: streaming bodies always qualify
-        decide_compression();
+        declared_length_ = declared_content_length();
+        if (!declared_length_) {
+            chunked_response_ = true;  // for decide_compression: streaming bodies always qualify
+            decide_compression();
+        }
         append_head(true);
     }
     if (sends_body() && !body_.empty()) {
@@ -590,8 +614,9 @@ Task<void> Connection::flush() {
         if (chunked_response_) {
             append_chunk(out_, payload);
         } else {
-            out_.append(payload);  // HTTP/1.0: the body ends with the connection
+            out_.append(payload);  // a declared length, or HTTP/1.0 ending with the connection
         }
+        body_bytes_sent_ += payload.size();
     }
     body_.clear();
     auto written = stream_.write(std::string_view(out_));
@@ -604,13 +629,18 @@ Task<void> Connection::finish() {
     }
     out_.clear();
     if (!head_sent_) {
-        decide_compression();
+        bool head_request = head_.method == "HEAD";
+        declared_length_ = declared_content_length();
+        if (!(head_request && declared_length_)) {
+            declared_length_.reset();  // the body written decides, unless HEAD says otherwise
+            decide_compression();
+        }
         if (compressor_) {
             std::string compressed;
             compressor_->compress(body_, compressed, true);
             body_ = std::move(compressed);
         }
-        if (!sends_body() && head_.method == "HEAD" && status_allows_body(status_)) {
+        if (!sends_body() && head_request && status_allows_body(status_)) {
             append_head(false);  // HEAD: the Content-Length a GET would have had, no body
         } else {
             if (!status_allows_body(status_)) {
@@ -627,9 +657,17 @@ Task<void> Connection::finish() {
             }
             std::string_view payload =
                 compressor_ ? std::string_view(compressed) : std::string_view(body_);
+            body_bytes_sent_ += payload.size();
             if (chunked_response_) {
                 append_chunk(out_, payload);
                 append_last_chunk(out_);
+            } else if (declared_length_) {
+                out_.append(payload);
+                if (body_bytes_sent_ != *declared_length_) {
+                    log::error("{} {}: sent {} bytes for a Content-Length of {}", head_.method,
+                               head_.target, body_bytes_sent_, *declared_length_);
+                    close_after_ = true;  // the client cannot tell where the body ends
+                }
             } else {
                 out_.append(payload);
                 close_after_ = true;

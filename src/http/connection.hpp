@@ -64,6 +64,7 @@ class Connection {
     HTTPHeaders& response_headers() noexcept { return response_headers_; }
     void write(std::string_view data);
     std::size_t buffered_size() const noexcept { return body_.size(); }
+    std::string_view buffered_body() const noexcept { return body_; }
     void clear_body() noexcept { body_.clear(); }
     Task<void> flush();
     Task<void> finish();
@@ -94,6 +95,7 @@ class Connection {
     void reset_response() noexcept;
     bool headers_are_valid() const noexcept;
     void append_head(bool chunked);
+    std::optional<std::uint64_t> declared_content_length() const noexcept;
     void decide_compression();
     bool sends_body() const noexcept;
     void set_deadline(IOLoop::Duration timeout) noexcept;
@@ -129,6 +131,8 @@ class Connection {
     bool head_sent_ = false;
     bool finished_ = false;
     bool chunked_response_ = false;
+    std::optional<std::uint64_t> declared_length_;  // a Content-Length the handler set
+    std::uint64_t body_bytes_sent_ = 0;
     bool close_after_ = false;
     bool detached_ = false;
     std::optional<GzipCompressor> compressor_;

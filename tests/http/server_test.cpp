@@ -47,6 +47,16 @@ gale::Task<void> test_handler(HTTPRequest& request, HTTPResponse& response) {
     } else if (path == "/inject") {
         response.headers().set("X-Bad", "a\r\nSet-Cookie: evil=1");
         response.write("x");
+    } else if (path == "/download") {
+        response.headers().set("Content-Length", "30000");
+        for (int i = 0; i < 3; ++i) {
+            response.write(std::string(10000, static_cast<char>('a' + i)));
+            co_await response.flush();
+        }
+    } else if (path == "/short") {
+        response.headers().set("Content-Length", "100");
+        response.write("only ten!!");
+        co_await response.flush();
     } else if (path == "/wait") {
         co_await gale::sleep(1h);  // cancelled when the client goes away
     } else {
@@ -383,6 +393,31 @@ TEST_CASE("graceful shutdown closes idle connections and drains busy ones", "[ht
         CHECK(server.server.connection_count() == 0);
         std::string rest = co_await gale::with_timeout(5s, idle.read_until_close());
         CHECK(rest.empty());
+    };
+    gale::test::run(body());
+}
+
+TEST_CASE("a declared Content-Length streams a fixed-length body", "[http][server]") {
+    auto body = []() -> gale::Task<void> {
+        Server server;
+        gale::IOStream stream = co_await connect(server.port);
+        co_await stream.write("GET /download HTTP/1.1\r\nHost: a\r\n\r\n");
+        std::string response = co_await read_response(stream);
+        CHECK(response.find("Content-Length: 30000\r\n") != std::string::npos);
+        CHECK(response.find("Transfer-Encoding") == std::string::npos);
+        CHECK(response.substr(response.size() - 30000) ==
+              std::string(10000, 'a') + std::string(10000, 'b') + std::string(10000, 'c'));
+        co_await stream.write("HEAD /download HTTP/1.1\r\nHost: a\r\n\r\n");
+        std::string head = co_await gale::with_timeout(10s, stream.read_until("\r\n\r\n"));
+        CHECK(head.find("Content-Length: 30000\r\n") != std::string::npos);
+        // The connection is still in sync: the HEAD response had no body.
+        co_await stream.write("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+        std::string next = co_await read_response(stream);
+        CHECK(status_line(next) == "HTTP/1.1 200 OK");
+        // A body shorter than declared ends the connection rather than desynchronising it.
+        co_await stream.write("GET /short HTTP/1.1\r\nHost: a\r\n\r\n");
+        std::string rest = co_await gale::with_timeout(10s, stream.read_until_close());
+        CHECK(rest.find("Content-Length: 100") != std::string::npos);
     };
     gale::test::run(body());
 }

@@ -4,10 +4,12 @@
 /// Set the status and headers, `write` the body, and the server finishes the response when
 /// the handler returns: with a `Content-Length` when the body was written in one go, or — once
 /// the handler called `flush()` — as a chunked stream (HTTP/1.1) or until the connection
-/// closes (HTTP/1.0). `flush()` sends what was written so far and waits while the client is
-/// slower than the handler (backpressure). Responses to HEAD and 1xx/204/304 carry no body
-/// whatever was written. With compression enabled, compressible bodies above a threshold are
-/// gzipped for clients that accept it (`Vary: Accept-Encoding`).
+/// closes (HTTP/1.0). A handler that sets Content-Length itself before flushing streams a body
+/// of exactly that length (a download); sending a different amount ends the connection. A HEAD
+/// response keeps the Content-Length the handler set. `flush()` sends what was written so far and
+/// waits while the client is slower than the handler (backpressure). Responses to HEAD and
+/// 1xx/204/304 carry no body whatever was written. With compression enabled, compressible bodies
+/// above a threshold are gzipped for clients that accept it (`Vary: Accept-Encoding`).
 
 #include <gale/http/headers.hpp>
 #include <gale/ioloop/task.hpp>
@@ -38,8 +40,9 @@ class HTTPResponse {
 
     /// Appends to the body (buffered until `flush` or the end of the handler).
     void write(std::string_view data);
-    /// Bytes written and not yet sent.
+    /// Bytes written and not yet sent, and the bytes themselves.
     std::size_t buffered_size() const noexcept;
+    std::string_view buffered_body() const noexcept;
     /// Drops the buffered body (e.g. to replace a half-written page with an error page).
     void clear_body() noexcept;
 
