@@ -94,6 +94,49 @@ constexpr bool is_unicode_scalar_value(char32_t code_point) noexcept {
     return code_point <= 0x10FFFF && (code_point < 0xD800 || code_point > 0xDFFF);
 }
 
+/// Whether `text` is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF).
+inline bool is_valid_utf8(std::string_view text) noexcept {
+    std::size_t i = 0;
+    while (i < text.size()) {
+        auto byte = static_cast<unsigned char>(text[i]);
+        if (byte < 0x80) {
+            ++i;
+            continue;
+        }
+        std::size_t length = 0;
+        char32_t code_point = 0;
+        if (byte >= 0xC2 && byte <= 0xDF) {
+            length = 2;
+            code_point = byte & 0x1F;
+        } else if (byte >= 0xE0 && byte <= 0xEF) {
+            length = 3;
+            code_point = byte & 0x0F;
+        } else if (byte >= 0xF0 && byte <= 0xF4) {
+            length = 4;
+            code_point = byte & 0x07;
+        } else {
+            return false;
+        }
+        if (i + length > text.size()) {
+            return false;
+        }
+        for (std::size_t j = 1; j < length; ++j) {
+            auto continuation = static_cast<unsigned char>(text[i + j]);
+            if ((continuation & 0xC0) != 0x80) {
+                return false;
+            }
+            code_point = (code_point << 6) | (continuation & 0x3F);
+        }
+        bool overlong =
+            (length == 3 && code_point < 0x800) || (length == 4 && code_point < 0x10000);
+        if (overlong || !is_unicode_scalar_value(code_point)) {
+            return false;
+        }
+        i += length;
+    }
+    return true;
+}
+
 /// Lowercase hexadecimal text of bytes.
 inline std::string hex_encode(std::string_view bytes) {
     static constexpr char digits[] = "0123456789abcdef";
