@@ -88,6 +88,9 @@ void HTTPResponse::write(std::string_view data) {
 std::size_t HTTPResponse::buffered_size() const noexcept {
     return connection_.buffered_size();
 }
+std::string_view HTTPResponse::buffered_body() const noexcept {
+    return connection_.buffered_body();
+}
 void HTTPResponse::clear_body() noexcept {
     connection_.clear_body();
 }

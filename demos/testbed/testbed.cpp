@@ -1,0 +1,310 @@
+// testbed: a server with a fixed contract that tests, conformance suites and benchmarks
+// target on 127.0.0.1.
+//
+//   testbed --port P [--address 127.0.0.1] [--static-dir DIR] [--threads N]
+//           [--max-body BYTES] [--max-header BYTES] [--header-timeout S] [--idle-timeout S]
+//           [--body-timeout S]
+//
+// GET /plaintext, GET /json, POST|PUT /echo, GET /headers, GET /status/{code},
+// GET /redirect/{n}, GET /delay/{ms}, GET /stream/{n}?delay_ms=D, GET /bytes/{n},
+// GET /static/<path>, GET /cookies/set?k=v, GET /cookies, GET|POST /form.
+
+#include <gale/web/application.hpp>
+#include <gale/web/escape.hpp>
+#include <gale/web/signed_value.hpp>
+
+#include <openssl/rand.h>
+
+#include "common/arguments.hpp"
+
+#include <charconv>
+#include <cstdio>
+
+namespace {
+
+using gale::Task;
+using gale::web::RequestHandler;
+
+class PlaintextHandler : public RequestHandler {
+  public:
+    Task<void> get() override {
+        set_header("Content-Type", "text/plain");
+        write("Hello, World!");
+        co_return;
+    }
+};
+
+class JsonHandler : public RequestHandler {
+  public:
+    Task<void> get() override {
+        write(nlohmann::json{{"message", "Hello, World!"}});  // serialised per request
+        co_return;
+    }
+};
+
+// Streams the body back as it arrives, with the request's Content-Type: a declared length is
+// kept, a chunked upload gets a chunked reply. Memory stays bounded whatever the size.
+class EchoHandler : public RequestHandler {
+  public:
+    bool stream_request_body() const override { return true; }
+    Task<void> post() override { co_await echo(); }
+    Task<void> put() override { co_await echo(); }
+
+  private:
+    Task<void> echo() {
+        set_header("Content-Type",
+                   request().headers().get_or("content-type", "application/octet-stream"));
+        if (auto length = request().content_length()) {
+            set_header("Content-Length", std::to_string(*length));
+        }
+        while (true) {
+            std::string piece = co_await request().read_body_chunk(256 * 1024);
+            if (piece.empty()) {
+                break;
+            }
+            write(piece);
+            co_await flush();
+        }
+    }
+};
+
+class HeadersHandler : public RequestHandler {
+  public:
+    Task<void> get() override {
+        nlohmann::json headers = nlohmann::json::object();
+        for (const auto& field : request().headers()) {
+            std::string name(field.name);
+            if (headers.contains(name)) {
+                headers[name] = headers[name].get<std::string>() + ", " + std::string(field.value);
+            } else {
+                headers[name] = std::string(field.value);
+            }
+        }
+        write(headers);
+        co_return;
+    }
+};
+
+// A path argument as a bounded number, or 400.
+long number_argument(const std::string& text, long minimum, long maximum) {
+    long value = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc() || end != text.data() + text.size() || value < minimum ||
+        value > maximum) {
+        throw gale::http::HTTPError(400, "expected a number from " + std::to_string(minimum) +
+                                             " to " + std::to_string(maximum));
+    }
+    return value;
+}
+
+class StatusHandler : public RequestHandler {
+  public:
+    Task<void> get() override {
+        set_status(static_cast<int>(number_argument(path_args().at(0), 200, 599)));
+        co_return;
+    }
+};
+
+class RedirectHandler : public RequestHandler {
+  public:
+    Task<void> get() override {
+        long remaining = number_argument(path_args().at(0), 0, 1000);
+        if (remaining == 0) {
+            set_header("Content-Type", "text/plain");
+            write("done");
+        } else {
+            redirect("/redirect/" + std::to_string(remaining - 1));
+        }
+        co_return;
+    }
+};
+
+class DelayHandler : public RequestHandler {
+  public:
+    Task<void> get() override {
+        long milliseconds = number_argument(path_args().at(0), 0, 600'000);
+        co_await gale::sleep(std::chrono::milliseconds(milliseconds));
+        set_header("Content-Type", "text/plain");
+        write("delayed " + std::to_string(milliseconds) + " ms");
+    }
+};
+
+class StreamHandler : public RequestHandler {
+  public:
+    Task<void> get() override {
+        long lines = number_argument(path_args().at(0), 0, 100'000);
+        long delay = number_argument(get_argument("delay_ms", "0"), 0, 60'000);
+        set_header("Content-Type", "text/plain");
+        for (long line = 0; line < lines; ++line) {
+            if (line > 0 && delay > 0) {
+                co_await gale::sleep(std::chrono::milliseconds(delay));
+            }
+            write("line " + std::to_string(line) + "\n");
+            co_await flush();
+        }
+    }
+};
+
+class BytesHandler : public RequestHandler {
+  public:
+    Task<void> get() override {
+        long count = number_argument(path_args().at(0), 0, 1L << 30);
+        set_header("Content-Type", "text/plain");  // compressible: gzip when accepted
+        static const std::string pattern = [] {
+            std::string text;
+            for (int i = 0; i < 64 * 1024; ++i) {
+                text += static_cast<char>('a' + i % 26);
+            }
+            return text;
+        }();
+        if (count <= static_cast<long>(pattern.size())) {
+            write(std::string_view(pattern).substr(0, static_cast<std::size_t>(count)));
+            co_return;
+        }
+        // Large: a fixed Content-Length, streamed in pieces with backpressure.
+        set_header("Content-Length", std::to_string(count));
+        for (long sent = 0; sent < count;) {
+            long piece = std::min<long>(count - sent, static_cast<long>(pattern.size()));
+            write(std::string_view(pattern).substr(0, static_cast<std::size_t>(piece)));
+            co_await flush();
+            sent += piece;
+        }
+    }
+};
+
+class SetCookiesHandler : public RequestHandler {
+  public:
+    Task<void> get() override {
+        for (const auto& entry : query_arguments()) {
+            if (!entry.values.empty()) {
+                set_signed_cookie(entry.name, entry.values.back());
+            }
+        }
+        redirect("/cookies");
+        co_return;
+    }
+};
+
+class CookiesHandler : public RequestHandler {
+  public:
+    Task<void> get() override {
+        nlohmann::json cookies = nlohmann::json::object();
+        auto header = request().headers().get("cookie");
+        if (header) {
+            for (const auto& cookie : gale::web::parse_cookie_header(*header)) {
+                if (auto value = get_signed_cookie(cookie.name)) {  // only values we signed
+                    cookies[cookie.name] = *value;
+                }
+            }
+        }
+        write(nlohmann::json{{"cookies", cookies}});
+        co_return;
+    }
+};
+
+class FormHandler : public RequestHandler {
+  public:
+    Task<void> get() override {
+        write(
+            "<!DOCTYPE html><html><head><title>testbed form</title></head><body>"
+            "<form method=\"post\" action=\"/form\" enctype=\"multipart/form-data\">" +
+            xsrf_form_html() +
+            "<input name=\"name\"><input type=\"file\" name=\"upload\">"
+            "<button type=\"submit\">Send</button></form></body></html>");
+        co_return;
+    }
+
+    Task<void> post() override {
+        check_xsrf_cookie();
+        nlohmann::json fields = nlohmann::json::object();
+        for (const auto& entry : body_arguments()) {
+            if (entry.name != "_xsrf" && !entry.values.empty()) {
+                fields[entry.name] = entry.values.back();
+            }
+        }
+        nlohmann::json files = nlohmann::json::array();
+        for (const auto& file : this->files()) {
+            files.push_back({{"field", file.name},
+                             {"filename", file.filename},
+                             {"content_type", file.content_type},
+                             {"size", file.body.size()}});
+        }
+        write(nlohmann::json{{"fields", fields}, {"files", files}});
+        co_return;
+    }
+};
+
+std::string random_secret() {
+    unsigned char bytes[32];
+    RAND_bytes(bytes, sizeof bytes);
+    return gale::web::base64_encode(
+        std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    demo::Arguments arguments(
+        argc, argv,
+        {"port", "address", "static-dir", "threads", "max-body", "max-header", "header-timeout",
+         "idle-timeout", "body-timeout"},
+        {},
+        "usage: testbed --port P [--address 127.0.0.1] [--static-dir DIR] [--threads N]\n"
+        "               [--max-body BYTES] [--max-header BYTES] [--header-timeout S] "
+        "[--idle-timeout S]\n"
+        "               [--body-timeout S]");
+    if (!arguments.has("port")) {
+        arguments.fail("--port is required");
+    }
+    auto port = static_cast<std::uint16_t>(arguments.number("port", 0, 0, 65535));
+    auto threads = static_cast<unsigned>(arguments.number("threads", 1, 1, 256));
+    auto max_body = arguments.number("max-body", 64L << 20, 0, 1L << 40);
+    auto max_header = arguments.number("max-header", 64L << 10, 1024, 64L << 20);
+
+    gale::http::HTTPServerOptions server;
+    server.max_body_size = static_cast<std::uint64_t>(max_body);
+    server.limits.max_head_size = static_cast<std::size_t>(max_header);
+    server.limits.max_request_line =
+        std::min<std::size_t>(static_cast<std::size_t>(max_header), 16 * 1024);
+    server.header_timeout = std::chrono::seconds(arguments.number("header-timeout", 10, 1, 3600));
+    server.idle_timeout = std::chrono::seconds(arguments.number("idle-timeout", 30, 1, 3600));
+    server.body_timeout = std::chrono::seconds(arguments.number("body-timeout", 60, 1, 3600));
+
+    gale::web::ApplicationSettings settings;
+    settings.compress_response = true;
+    settings.cookie_secret = random_secret();  // one secret shared by every thread
+    settings.static_path = arguments.text("static-dir");
+    settings.max_body_size = static_cast<std::uint64_t>(max_body);
+
+    gale::ListenOptions listen(arguments.text("address", "127.0.0.1"));
+    std::printf("testbed listening on %s:%u (%u thread%s)\n", listen.address.c_str(), port, threads,
+                threads > 1 ? "s" : "");
+    std::fflush(stdout);
+    try {
+        gale::web::serve(
+            [&settings] {
+                using gale::web::route;
+                return std::make_unique<gale::web::Application>(
+                    std::vector<gale::web::Route>{
+                        route<PlaintextHandler>("/plaintext"),
+                        route<JsonHandler>("/json"),
+                        route<EchoHandler>("/echo"),
+                        route<HeadersHandler>("/headers"),
+                        route<StatusHandler>("/status/([0-9]+)"),
+                        route<RedirectHandler>("/redirect/([0-9]+)"),
+                        route<DelayHandler>("/delay/([0-9]+)"),
+                        route<StreamHandler>("/stream/([0-9]+)"),
+                        route<BytesHandler>("/bytes/([0-9]+)"),
+                        route<SetCookiesHandler>("/cookies/set"),
+                        route<CookiesHandler>("/cookies"),
+                        route<FormHandler>("/form"),
+                    },
+                    settings);
+            },
+            port, listen, server, threads);
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "testbed: %s\n", error.what());
+        return 1;
+    }
+    return 0;
+}

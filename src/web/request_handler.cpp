@@ -1,0 +1,626 @@
+#include <gale/web/application.hpp>
+#include <gale/web/escape.hpp>
+#include <gale/web/input_error.hpp>
+#include <gale/web/multipart.hpp>
+#include <gale/web/request_handler.hpp>
+#include <gale/web/signed_value.hpp>
+#include <gale/web/template.hpp>
+#include <gale/web/xsrf.hpp>
+
+#include <gale/http/status.hpp>
+#include <gale/http/writer.hpp>
+#include <gale/ioloop/log.hpp>
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+
+namespace gale::web {
+
+namespace {
+
+bool is_one_of(std::string_view method, std::initializer_list<std::string_view> methods) {
+    return std::find(methods.begin(), methods.end(), method) != methods.end();
+}
+
+// Tornado strips surrounding whitespace and removes control characters from arguments.
+std::string clean_argument(std::string_view value) {
+    std::string cleaned;
+    cleaned.reserve(value.size());
+    for (char c : value) {
+        auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+            continue;
+        }
+        cleaned += c;
+    }
+    std::size_t begin = cleaned.find_first_not_of(" \t\r\n");
+    if (begin == std::string::npos) {
+        return {};
+    }
+    std::size_t end = cleaned.find_last_not_of(" \t\r\n");
+    return cleaned.substr(begin, end - begin + 1);
+}
+
+std::string sha1_hex(std::string_view data) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha1(), nullptr);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string text;
+    for (unsigned int i = 0; i < length; ++i) {
+        text += hex[digest[i] >> 4];
+        text += hex[digest[i] & 15];
+    }
+    return text;
+}
+
+// If-None-Match: "*" or a list of (possibly weak) tags; weak comparison (RFC 9110 §13.1.2).
+bool etag_matches(std::string_view if_none_match, std::string_view etag) {
+    auto strip_weak = [](std::string_view tag) {
+        return tag.rfind("W/", 0) == 0 ? tag.substr(2) : tag;
+    };
+    std::string_view ours = strip_weak(etag);
+    while (!if_none_match.empty()) {
+        std::size_t comma = if_none_match.find(',');
+        std::string_view tag = if_none_match.substr(0, comma);
+        while (!tag.empty() && tag.front() == ' ')
+            tag.remove_prefix(1);
+        while (!tag.empty() && tag.back() == ' ')
+            tag.remove_suffix(1);
+        if (tag == "*" || strip_weak(tag) == ours) {
+            return true;
+        }
+        if (comma == std::string_view::npos) {
+            break;
+        }
+        if_none_match.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+bool wants_json(const http::HeaderFields& headers) {
+    std::string_view accept = headers.get_or("accept", "");
+    std::size_t json = accept.find("application/json");
+    std::size_t html = accept.find("text/html");
+    return json != std::string_view::npos && (html == std::string_view::npos || json < html);
+}
+
+SignedValueSecrets secrets_of(const ApplicationSettings& settings) {
+    if (!settings.cookie_secrets.empty()) {
+        int version = settings.cookie_key_version.value_or(settings.cookie_secrets.rbegin()->first);
+        return SignedValueSecrets(settings.cookie_secrets, version);
+    }
+    if (settings.cookie_secret.empty()) {
+        throw Error("signed cookies need the cookie_secret (or cookie_secrets) setting");
+    }
+    return SignedValueSecrets(settings.cookie_secret);
+}
+
+}  // namespace
+
+RequestHandler::~RequestHandler() = default;
+
+// --- default implementations ----------------------------------------------------------------
+
+Task<void> RequestHandler::prepare() {
+    co_return;
+}
+Task<void> RequestHandler::get() {
+    throw http::HTTPError(405);
+}
+Task<void> RequestHandler::head() {
+    co_await get();
+}
+Task<void> RequestHandler::post() {
+    throw http::HTTPError(405);
+}
+Task<void> RequestHandler::put() {
+    throw http::HTTPError(405);
+}
+Task<void> RequestHandler::patch() {
+    throw http::HTTPError(405);
+}
+Task<void> RequestHandler::delete_() {
+    throw http::HTTPError(405);
+}
+
+Task<void> RequestHandler::options() {
+    set_status(204);
+    co_return;
+}
+
+void RequestHandler::on_finish() {}
+void RequestHandler::on_connection_close() {}
+std::optional<std::string> RequestHandler::get_current_user() {
+    return std::nullopt;
+}
+std::string RequestHandler::get_login_url() {
+    return application_->settings().login_url;
+}
+bool RequestHandler::check_xsrf_required() const {
+    return true;
+}
+bool RequestHandler::stream_request_body() const {
+    return false;
+}
+
+void RequestHandler::write_error(int status, std::exception_ptr error) {
+    std::string reason(http::reason_phrase(status));
+    std::string detail;
+    if (error && application_->settings().debug) {
+        try {
+            std::rethrow_exception(error);
+        } catch (const std::exception& exception) {
+            detail = exception.what();
+        } catch (...) {
+            detail = "unknown exception";
+        }
+    }
+    if (wants_json(request_->headers())) {
+        nlohmann::json page = {{"status", status}, {"reason", reason}};
+        if (!detail.empty()) {
+            page["error"] = detail;
+        }
+        write(page);
+        return;
+    }
+    set_header("Content-Type", "text/html; charset=UTF-8");
+    std::string title = std::to_string(status) + ": " + xhtml_escape(reason);
+    std::string page = "<html><title>" + title + "</title><body>" + title;
+    if (!detail.empty()) {
+        page += "<pre>" + xhtml_escape(detail) + "</pre>";
+    }
+    write(page + "</body></html>");
+}
+
+// --- the request's life -----------------------------------------------------------------------
+
+Task<void> RequestHandler::execute(Application& application, http::HTTPRequest& request,
+                                   http::HTTPResponse& response, std::vector<std::string> path_args,
+                                   std::map<std::string, std::string, std::less<>> path_kwargs,
+                                   const std::vector<std::string>* allowed_methods) {
+    application_ = &application;
+    request_ = &request;
+    response_ = &response;
+    path_args_ = std::move(path_args);
+    path_kwargs_ = std::move(path_kwargs);
+    allowed_methods_ = allowed_methods;
+
+    int failure_status = 0;
+    std::exception_ptr failure;
+    bool disconnected = false;
+    try {
+        co_await run_method();
+        if (!finished_) {
+            co_await finish();
+        }
+    } catch (const Finish&) {
+        // ended early on purpose (redirect, require_login): finished below
+    } catch (const http::HTTPError& error) {
+        failure_status = error.status();
+        failure = std::current_exception();
+    } catch (const InputError& error) {
+        failure_status = 400;
+        failure = std::current_exception();
+    } catch (const OperationCancelled&) {
+        disconnected = request.connection_closed();
+        if (!disconnected) {
+            throw;  // the server is shutting down
+        }
+    } catch (const StreamClosedError&) {
+        disconnected = true;
+    } catch (const std::exception& error) {
+        log::error("{} {} ({}): {}", request.method(), request.target(), request.remote_ip(),
+                   error.what());
+        failure_status = 500;
+        failure = std::current_exception();
+    }
+    if (disconnected) {
+        on_connection_close();
+        throw StreamClosedError("client disconnected");
+    }
+    if (failure) {
+        co_await handle_failure(failure_status, failure);
+    } else if (!finished_) {
+        co_await finish();
+    }
+    on_finish();
+}
+
+Task<void> RequestHandler::run_method() {
+    std::string_view method = request_->method();
+    const auto& allowed = *allowed_methods_;
+    if (std::find(allowed.begin(), allowed.end(), method) == allowed.end()) {
+        std::string allow;
+        for (const std::string& name : allowed) {
+            allow += (allow.empty() ? "" : ", ") + name;
+        }
+        set_header("Allow", allow);
+        throw http::HTTPError(405);
+    }
+    co_await read_arguments();
+    if (application_->settings().xsrf_cookies &&
+        is_one_of(method, {"POST", "PUT", "PATCH", "DELETE"}) && check_xsrf_required()) {
+        check_xsrf_cookie();
+    }
+    co_await prepare();
+    if (finished_) {
+        co_return;
+    }
+    if (method == "GET") {
+        co_await get();
+    } else if (method == "HEAD") {
+        co_await head();
+    } else if (method == "POST") {
+        co_await post();
+    } else if (method == "PUT") {
+        co_await put();
+    } else if (method == "PATCH") {
+        co_await patch();
+    } else if (method == "DELETE") {
+        co_await delete_();
+    } else if (method == "OPTIONS") {
+        if (std::find(allowed.begin(), allowed.end(), "OPTIONS") != allowed.end() &&
+            get_status() == 200 && !response_->headers().contains("allow")) {
+            std::string allow;
+            for (const std::string& name : allowed) {
+                allow += (allow.empty() ? "" : ", ") + name;
+            }
+            set_header("Allow", allow);
+        }
+        co_await options();
+    } else {
+        throw http::HTTPError(405);
+    }
+}
+
+Task<void> RequestHandler::read_arguments() {
+    query_arguments_ = parse_query_string(request_->query());
+    request_->set_max_body_size(application_->settings().max_body_size);
+    if (!request_->has_body() || stream_request_body()) {
+        co_return;
+    }
+    body_ = co_await request_->read_body();
+    parse_body_arguments();
+}
+
+void RequestHandler::parse_body_arguments() {
+    // urlencoded and multipart/form-data bodies; other types are left to the handler.
+    form_ = parse_form_body(request_->headers().get_or("content-type", ""), body_);
+}
+
+Task<void> RequestHandler::handle_failure(int status, std::exception_ptr error) {
+    if (response_->head_sent()) {
+        throw StreamClosedError("the handler failed after the response started");
+    }
+    send_error(status, error);
+    co_await finish();
+}
+
+// --- arguments ---------------------------------------------------------------------------------
+
+std::string RequestHandler::get_argument(std::string_view name) {
+    auto body_value = form_.fields.last(name);
+    auto value = body_value ? body_value : query_arguments_.last(name);
+    if (!value) {
+        throw http::HTTPError(400, "missing argument " + std::string(name));
+    }
+    return clean_argument(*value);
+}
+
+std::string RequestHandler::get_argument(std::string_view name, std::string_view fallback) {
+    auto body_value = form_.fields.last(name);
+    auto value = body_value ? body_value : query_arguments_.last(name);
+    return value ? clean_argument(*value) : std::string(fallback);
+}
+
+std::vector<std::string> RequestHandler::get_arguments(std::string_view name) {
+    std::vector<std::string> values;
+    for (const std::string& value : query_arguments_.all(name)) {
+        values.push_back(clean_argument(value));
+    }
+    for (const std::string& value : form_.fields.all(name)) {
+        values.push_back(clean_argument(value));
+    }
+    return values;
+}
+
+std::optional<std::string> RequestHandler::get_query_argument(std::string_view name) {
+    auto value = query_arguments_.last(name);
+    return value ? std::optional<std::string>(clean_argument(*value)) : std::nullopt;
+}
+
+std::vector<std::string> RequestHandler::get_query_arguments(std::string_view name) {
+    std::vector<std::string> values;
+    for (const std::string& value : query_arguments_.all(name)) {
+        values.push_back(clean_argument(value));
+    }
+    return values;
+}
+
+std::optional<std::string> RequestHandler::get_body_argument(std::string_view name) {
+    auto value = form_.fields.last(name);
+    return value ? std::optional<std::string>(clean_argument(*value)) : std::nullopt;
+}
+
+std::vector<std::string> RequestHandler::get_body_arguments(std::string_view name) {
+    std::vector<std::string> values;
+    for (const std::string& value : form_.fields.all(name)) {
+        values.push_back(clean_argument(value));
+    }
+    return values;
+}
+
+nlohmann::json RequestHandler::get_json_body() {
+    try {
+        return nlohmann::json::parse(body_);
+    } catch (const nlohmann::json::exception& error) {
+        throw http::HTTPError(400, std::string("invalid JSON body: ") + error.what());
+    }
+}
+
+// --- the response ------------------------------------------------------------------------------
+
+void RequestHandler::set_status(int status) {
+    response_->set_status(status);
+}
+int RequestHandler::get_status() const noexcept {
+    return response_->status();
+}
+
+void RequestHandler::set_header(std::string_view name, std::string_view value) {
+    if (!http::is_valid_field_name(name) || !http::is_valid_field_value(value)) {
+        throw Error("unsafe header: '" + std::string(name) +
+                    "' (CR, LF or NUL in a value, or a bad name)");
+    }
+    response_->headers().set(name, std::string(value));
+}
+
+void RequestHandler::add_header(std::string_view name, std::string_view value) {
+    if (!http::is_valid_field_name(name) || !http::is_valid_field_value(value)) {
+        throw Error("unsafe header: '" + std::string(name) +
+                    "' (CR, LF or NUL in a value, or a bad name)");
+    }
+    response_->headers().add(std::string(name), std::string(value));
+}
+
+void RequestHandler::clear_header(std::string_view name) {
+    response_->headers().remove(name);
+}
+
+void RequestHandler::write(std::string_view text) {
+    if (finished_ || done_writing_) {
+        throw Error("write() after finish() or redirect()");
+    }
+    if (!response_->headers().contains("content-type")) {
+        response_->headers().set("Content-Type", "text/html; charset=UTF-8");
+    }
+    response_->write(text);
+}
+
+void RequestHandler::write_json(const nlohmann::json& value) {
+    response_->headers().set("Content-Type", "application/json; charset=UTF-8");
+    write(std::string_view(value.dump()));
+}
+
+Task<void> RequestHandler::flush() {
+    streamed_ = true;
+    co_await response_->flush();
+}
+
+bool RequestHandler::apply_etag() {
+    const ApplicationSettings& settings = application_->settings();
+    std::string_view method = request_->method();
+    if (streamed_ || get_status() != 200 || !is_one_of(method, {"GET", "HEAD"}) ||
+        settings.etag_max_body_size == 0 ||
+        response_->buffered_size() > settings.etag_max_body_size ||
+        response_->headers().contains("etag")) {
+        return false;
+    }
+    std::string etag = "\"" + sha1_hex(response_->buffered_body()) + "\"";
+    response_->headers().set("Etag", etag);
+    auto if_none_match = request_->headers().get("if-none-match");
+    if (if_none_match && etag_matches(*if_none_match, etag)) {
+        set_status(304);
+        response_->clear_body();
+        return true;
+    }
+    return false;
+}
+
+Task<void> RequestHandler::finish() {
+    if (finished_) {
+        co_return;
+    }
+    apply_etag();
+    finished_ = true;
+    co_await response_->finish();
+}
+
+void RequestHandler::render(std::string_view name, nlohmann::json data) {
+    write(std::string_view(render_string(name, std::move(data))));
+}
+
+std::string RequestHandler::render_string(std::string_view name, nlohmann::json data) {
+    if (!data.is_object()) {
+        throw Error("render: template data must be a JSON object");
+    }
+    // What Tornado's templates see by default, unless the caller set it.
+    auto add_default = [&data](const char* key, nlohmann::json value) {
+        if (!data.contains(key)) {
+            data[key] = std::move(value);
+        }
+    };
+    const auto& user = current_user();
+    add_default("current_user", user ? nlohmann::json(*user) : nlohmann::json(nullptr));
+    if (application_->settings().xsrf_cookies) {
+        add_default("xsrf_form_html", xsrf_form_html());
+    }
+    add_default("static_url_prefix", application_->settings().static_url_prefix);
+    add_default("request_path", std::string(request_->path()));
+    return application_->templates().render(name, data);
+}
+
+void RequestHandler::redirect(std::string_view url, bool permanent, int status) {
+    if (response_->head_sent()) {
+        throw Error("redirect() after the response started");
+    }
+    if (status == 0) {
+        status = permanent ? 301 : 302;
+    }
+    if (status < 300 || status > 399) {
+        throw Error("redirect status must be 3xx");
+    }
+    set_status(status);
+    set_header("Location", url);
+    response_->clear_body();
+    done_writing_ = true;  // the response is complete; it is sent when the handler returns
+}
+
+void RequestHandler::send_error(int status, std::exception_ptr error) {
+    if (response_->head_sent()) {
+        throw Error("send_error() after the response started");
+    }
+    response_->clear_body();
+    done_writing_ = false;
+    for (std::string_view name :
+         {"content-type", "content-encoding", "etag", "location", "content-disposition"}) {
+        response_->headers().remove(name);
+    }
+    set_status(status);
+    write_error(status, error);
+}
+
+// --- cookies -------------------------------------------------------------------------------------
+
+const std::vector<Cookie>& RequestHandler::request_cookies() {
+    if (!cookies_) {
+        std::vector<Cookie> all;
+        for (const auto& field : request_->headers()) {
+            if (http::equals_ignoring_case(field.name, "cookie")) {
+                auto parsed = parse_cookie_header(field.value);
+                all.insert(all.end(), parsed.begin(), parsed.end());
+            }
+        }
+        cookies_ = std::move(all);
+    }
+    return *cookies_;
+}
+
+std::optional<std::string> RequestHandler::get_cookie(std::string_view name) {
+    return find_cookie(request_cookies(), name);
+}
+
+void RequestHandler::set_cookie(std::string_view name, std::string_view value,
+                                const CookieOptions& options) {
+    response_->headers().add("Set-Cookie", format_set_cookie(name, value, options));
+}
+
+void RequestHandler::clear_cookie(std::string_view name, const CookieOptions& options) {
+    response_->headers().add("Set-Cookie", format_delete_cookie(name, options));
+}
+
+std::optional<std::string> RequestHandler::get_signed_cookie(std::string_view name,
+                                                             int max_age_days) {
+    auto raw = get_cookie(name);
+    if (!raw) {
+        return std::nullopt;
+    }
+    SignedValueOptions options;
+    options.max_age_days = max_age_days;
+    return decode_signed_value(secrets_of(application_->settings()), name, *raw, options);
+}
+
+void RequestHandler::set_signed_cookie(std::string_view name, std::string_view value,
+                                       int expires_days, CookieOptions options) {
+    if (!options.expires && !options.max_age) {
+        options.expires = std::chrono::system_clock::now() + std::chrono::hours(24) * expires_days;
+    }
+    set_cookie(name, create_signed_value(secrets_of(application_->settings()), name, value),
+               options);
+}
+
+// --- XSRF and users
+// ---------------------------------------------------------------------------------
+
+// The raw token of this user: from the _xsrf cookie, or new (and then set as the cookie).
+const XsrfToken& RequestHandler::current_xsrf_token() {
+    if (!xsrf_token_) {
+        if (auto cookie = get_cookie("_xsrf")) {
+            xsrf_token_ = decode_xsrf_token(*cookie);
+        }
+        if (!xsrf_token_) {
+            xsrf_token_ = generate_xsrf_token();
+            set_cookie("_xsrf", encode_xsrf_token(*xsrf_token_),
+                       application_->settings().xsrf_cookie_options);
+        }
+    }
+    return *xsrf_token_;
+}
+
+std::string RequestHandler::xsrf_token() {
+    return encode_xsrf_token(current_xsrf_token());
+}
+
+std::string RequestHandler::xsrf_form_html() {
+    return "<input type=\"hidden\" name=\"_xsrf\" value=\"" + xhtml_escape(xsrf_token()) + "\"/>";
+}
+
+void RequestHandler::check_xsrf_cookie() {
+    std::optional<std::string> sent = get_body_argument("_xsrf");
+    if (!sent) {
+        sent = get_query_argument("_xsrf");
+    }
+    if (!sent) {
+        auto header = request_->headers().get("x-xsrftoken");
+        if (!header) {
+            header = request_->headers().get("x-csrftoken");
+        }
+        if (header) {
+            sent = std::string(*header);
+        }
+    }
+    auto cookie = get_cookie("_xsrf");
+    XsrfCheck result = check_xsrf_token(
+        sent.value_or(""), cookie ? std::optional<std::string_view>(*cookie) : std::nullopt);
+    if (result != XsrfCheck::ok) {
+        throw http::HTTPError(403, "XSRF check failed: " + std::string(describe(result)));
+    }
+}
+
+const std::optional<std::string>& RequestHandler::current_user() {
+    if (!current_user_) {
+        current_user_ = get_current_user();
+    }
+    return *current_user_;
+}
+
+void RequestHandler::require_login() {
+    if (current_user()) {
+        return;
+    }
+    std::string_view method = request_->method();
+    std::string login = get_login_url();
+    if (is_one_of(method, {"GET", "HEAD"}) && !login.empty()) {
+        std::string next = std::string(request_->target());
+        std::string separator = login.find('?') == std::string::npos ? "?" : "&";
+        redirect(login + separator + "next=" + url_escape(next));
+        throw Finish();
+    }
+    throw http::HTTPError(403);
+}
+
+// --- URLs
+// ----------------------------------------------------------------------------------------------
+
+std::string RequestHandler::static_url(std::string_view path) {
+    return application_->static_url(path);
+}
+
+std::string RequestHandler::reverse_url(std::string_view name,
+                                        const std::vector<std::string>& arguments) {
+    return application_->reverse_url(name, arguments);
+}
+
+}  // namespace gale::web
