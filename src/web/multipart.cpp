@@ -303,7 +303,7 @@ class MultipartParser {
     }
 
     std::optional<Delimiter> find_delimiter(std::size_t from) const {
-        while (from <= body_.size()) {
+        while (from < body_.size() && body_.size() - from >= needle_.size()) {
             const void* found =
                 memmem(body_.data() + from, body_.size() - from, needle_.data(), needle_.size());
             if (found == nullptr) {

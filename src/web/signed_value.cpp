@@ -54,7 +54,8 @@ std::optional<std::string_view> consume_field(std::string_view& rest) {
         return std::nullopt;
     }
     auto length = parse_decimal(rest.substr(0, colon));
-    if (!length || static_cast<std::size_t>(*length) >= rest.size() - colon) {
+    // The field and the "|" after it must fit in what follows the colon.
+    if (!length || static_cast<std::size_t>(*length) >= rest.size() - colon - 1) {
         return std::nullopt;
     }
     auto size = static_cast<std::size_t>(*length);

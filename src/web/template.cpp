@@ -71,9 +71,9 @@ std::string escape_html(const std::string& text) {
     return xhtml_escape(text);
 }
 
+// The current stack position (GCC and clang builtin).
 std::uintptr_t stack_address() {
-    volatile char marker = 0;
-    return reinterpret_cast<std::uintptr_t>(&marker);
+    return reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
 }
 
 }  // namespace

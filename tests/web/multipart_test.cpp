@@ -131,6 +131,8 @@ TEST_CASE("multipart: malformed bodies are clear errors", "[web][multipart]") {
     rejects(file_part("form-data; filename=\"ab.txt\""), "has no name");
     // More.
     rejects("", "no boundary delimiter");
+    CHECK_THROWS_AS(parse_multipart_form_data("1234", std::string_view()), MultipartError);
+    rejects("--1234", "no boundary delimiter");
     rejects("just text", "no boundary delimiter");
     rejects(crlf("--1234\nContent-Disposition: form-data; name=a\n\nFoo"), "no final boundary");
     rejects(crlf("--1234\nContent-Disposition: form-data; name=a\n\nFoo\n--1234"),
