@@ -85,6 +85,12 @@ std::optional<XsrfToken> decode_version_2(std::string_view text) {
         return std::nullopt;
     }
     long long seconds = std::stoll(std::string(timestamp_text));
+    // Beyond what system_clock can represent (year 2262 with nanoseconds): not a real token.
+    constexpr auto latest = std::chrono::duration_cast<std::chrono::seconds>(
+        std::chrono::system_clock::duration::max());
+    if (seconds > latest.count()) {
+        return std::nullopt;
+    }
     return XsrfToken{2, apply_mask(*mask, *masked),
                      std::chrono::system_clock::time_point{std::chrono::seconds(seconds)}};
 }
