@@ -1,0 +1,184 @@
+#pragma once
+// Helpers for the HTTP client tests: an in-process server with testbed's contract and a few
+// extra endpoints, the testbed binary as a child process, free ports, commands.
+
+#include <gale/http/compression.hpp>
+#include <gale/http/server.hpp>
+#include <gale/httpclient/client.hpp>
+#include <gale/ioloop/executor.hpp>
+#include <gale/web/url.hpp>
+
+#include "support/helpers.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+namespace httpclient_test {
+
+using namespace std::chrono_literals;
+using gale::http::HTTPRequest;
+using gale::http::HTTPResponse;
+
+/// A port nothing listens on right now (bound, then released).
+inline std::uint16_t free_port() {
+    auto [fd, port] = gale::test::listen_loopback();
+    ::close(fd);
+    return static_cast<std::uint16_t>(port);
+}
+
+/// Runs a blocking shell command off the loop.
+inline gale::Task<gale::test::CommandResult> run_command(std::string command) {
+    auto work = [command] { return gale::test::capture(command); };
+    co_return co_await gale::run_in_executor(std::move(work));
+}
+
+inline std::string read_text_file(const std::string& path) {
+    std::ifstream file(path, std::ios::binary);
+    std::stringstream text;
+    text << file.rdbuf();
+    return text.str();
+}
+
+inline void write_text_file(const std::string& path, const std::string& text) {
+    std::ofstream file(path, std::ios::binary);
+    file << text;
+}
+
+inline std::string query_value(std::string_view query, const std::string& name,
+                               std::string fallback = {}) {
+    auto arguments = gale::web::parse_query_string(query);
+    auto value = arguments.last(name);
+    return value ? *value : fallback;
+}
+
+inline long path_number(std::string_view path, std::string_view prefix) {
+    return std::stol(std::string(path.substr(prefix.size())));
+}
+
+// testbed's endpoints (GET /redirect/{n}, /delay/{ms}, /stream/{n}?delay_ms=D, /bytes/{n},
+// POST|PUT /echo, /status/{code}) and a few the client tests need besides.
+inline gale::Task<void> local_handler(HTTPRequest& request, HTTPResponse& response) {
+    std::string_view path = request.path();
+    response.headers().set("Content-Type", "text/plain");
+    if (path == "/hello") {
+        response.write("Hello, World!");
+    } else if (path == "/echo") {
+        std::string body = co_await request.read_body();
+        response.headers().set("Content-Type", std::string(request.headers().get_or(
+                                                   "content-type", "application/octet-stream")));
+        response.headers().set("X-Method", std::string(request.method()));
+        response.write(body);
+    } else if (path == "/headers") {
+        std::string text =
+            std::string(request.method()) + " " + std::string(request.target()) + "\n";
+        for (const auto& field : request.headers()) {
+            text += std::string(field.name) + ": " + std::string(field.value) + "\n";
+        }
+        response.write(text);
+    } else if (path.starts_with("/redirect/")) {
+        long remaining = path_number(path, "/redirect/");
+        if (remaining == 0) {
+            response.write("done");
+        } else {
+            response.set_status(302);
+            response.headers().set("Location", "/redirect/" + std::to_string(remaining - 1));
+        }
+    } else if (path == "/redirect-to") {
+        response.set_status(std::stoi(query_value(request.query(), "status", "302")));
+        response.headers().set("Location", query_value(request.query(), "url"));
+        response.write("moved");
+    } else if (path.starts_with("/delay/")) {
+        long milliseconds = path_number(path, "/delay/");
+        co_await gale::sleep(std::chrono::milliseconds(milliseconds));
+        response.write("delayed " + std::to_string(milliseconds) + " ms");
+    } else if (path.starts_with("/stream/")) {
+        long lines = path_number(path, "/stream/");
+        long delay = std::stol(query_value(request.query(), "delay_ms", "0"));
+        for (long line = 0; line < lines; ++line) {
+            if (line > 0 && delay > 0) {
+                co_await gale::sleep(std::chrono::milliseconds(delay));
+            }
+            response.write("line " + std::to_string(line) + "\n");
+            co_await response.flush();
+        }
+    } else if (path.starts_with("/bytes/")) {
+        long count = path_number(path, "/bytes/");
+        std::string body;
+        body.reserve(static_cast<std::size_t>(count));
+        for (long i = 0; i < count; ++i) {
+            body += static_cast<char>('a' + i % 26);
+        }
+        response.write(body);
+    } else if (path.starts_with("/status/")) {
+        response.set_status(static_cast<int>(path_number(path, "/status/")));
+        if (response.status() != 204 && response.status() != 304) {
+            response.write("status " + std::to_string(response.status()));
+        }
+    } else if (path == "/set-cookie") {
+        for (const auto& entry : gale::web::parse_query_string(request.query())) {
+            response.headers().add("Set-Cookie",
+                                   entry.name + "=" + entry.values.back() + "; Path=/");
+        }
+        response.write("set");
+    } else if (path == "/peer") {
+        // The client's port: equal across requests exactly when the connection was reused.
+        response.write(std::to_string(request.peer_address().port()));
+    } else if (path == "/bomb") {
+        response.headers().set("Content-Encoding", "gzip");
+        response.headers().set("Content-Type", "application/octet-stream");
+        response.write(gale::http::gzip_compress(std::string(8 * 1024 * 1024, '\0'), 9));
+    } else if (path == "/close") {
+        response.headers().set("Connection", "close");
+        response.write("closing");
+    } else {
+        response.set_status(404);
+        response.write("not found");
+    }
+}
+
+/// A gale HTTPServer with `local_handler` on 127.0.0.1, compressing responses.
+struct LocalServer {
+    explicit LocalServer(gale::http::HTTPServerOptions options = default_options()) {
+        server = std::make_unique<gale::http::HTTPServer>(local_handler, std::move(options));
+        port = server->listen(0, "127.0.0.1").front().port();
+    }
+    static gale::http::HTTPServerOptions default_options() {
+        gale::http::HTTPServerOptions options;
+        options.compress_response = true;
+        return options;
+    }
+    std::string url(const std::string& path) const {
+        return "http://127.0.0.1:" + std::to_string(port) + path;
+    }
+    std::unique_ptr<gale::http::HTTPServer> server;
+    std::uint16_t port = 0;
+};
+
+/// gale's testbed demo as a child process, when it was built.
+struct Testbed {
+    static std::string binary() { return std::string(GALE_BINARY_DIR) + "/demos/testbed/testbed"; }
+    static bool available() { return std::filesystem::exists(binary()); }
+    Testbed()
+        : port(free_port()),
+          process(binary() + " --port " + std::to_string(port) +
+                  " --address 127.0.0.1 --threads 1 >/dev/null 2>&1") {
+        if (!gale::test::wait_for_port(port)) {
+            throw gale::Error("testbed did not start on port " + std::to_string(port));
+        }
+    }
+    std::string url(const std::string& path) const {
+        return "http://127.0.0.1:" + std::to_string(port) + path;
+    }
+    std::uint16_t port;
+    gale::test::ChildProcess process;
+};
+
+}  // namespace httpclient_test
