@@ -97,6 +97,7 @@ class EpollPoller final : public Poller {
         bool level_triggered = false;
         bool readable = false;
         bool writable = false;
+        bool hung_up = false;  // the peer's FIN (or an error) was reported: read until recv says so
     };
 
     FdState& state_of(int fd) {
@@ -313,6 +314,7 @@ void EpollPoller::dispatch(std::uint64_t tag, std::uint32_t mask) {
     }
     if (mask & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
         state.readable = true;
+        state.hung_up = state.hung_up || (mask & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
         handle_readable(fd);
     }
     if (mask & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
@@ -345,9 +347,11 @@ void EpollPoller::read_into(int fd, IoOperation& operation) {
             if (fds_[static_cast<std::size_t>(fd)].reader != &operation) {
                 return;  // cancelled from the completion
             }
-            if (static_cast<std::size_t>(received) < buffer_size_) {
+            if (static_cast<std::size_t>(received) < buffer_size_ &&
+                !fds_[static_cast<std::size_t>(fd)].hung_up) {
                 return;  // drained for now; new data brings a new edge
             }
+            // A FIN that came with this edge brings no other: read on until recv returns 0.
             continue;
         }
         if (received < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
