@@ -27,6 +27,7 @@
 #include <gale/http/server.hpp>
 #include <gale/web/cookies.hpp>
 
+#include <concepts>
 #include <functional>
 #include <map>
 #include <memory>
@@ -93,7 +94,8 @@ Route route(std::string pattern, std::string name = {}) {
 /// A route whose handler `factory` builds (Tornado's `initialize` arguments become the
 /// factory's captures). `Handler` names the type, for the methods it implements.
 template <class Handler, class Factory>
-Route route(std::string pattern, Factory factory, std::string name = {}) {
+requires std::invocable<Factory&> Route route(std::string pattern, Factory factory,
+                                              std::string name = {}) {
     return Route{
         std::move(pattern),
         [factory = std::move(factory)]() -> std::unique_ptr<RequestHandler> { return factory(); },
@@ -160,11 +162,17 @@ void serve(std::function<std::unique_ptr<Application>()> make_application, std::
 
 namespace gale::web::detail {
 
-// A method is implemented when the handler declares its own override: then `&Handler::get`
-// has type `Task<void> (Handler::*)()` instead of `Task<void> (RequestHandler::*)()`.
+// A handler may declare `static constexpr bool handles_all_methods = true;` to accept every
+// method. Otherwise a method is implemented when the handler declares its own override: then
+// `&Handler::get` has type `Task<void> (Handler::*)()` instead of `Task<void>
+// (RequestHandler::*)()`.
 template <class Handler>
 std::vector<std::string> implemented_methods() {
     static_assert(std::is_base_of_v<RequestHandler, Handler>, "routes lead to RequestHandlers");
+    if constexpr (requires { Handler::handles_all_methods; }) {
+        // Handlers that answer in prepare() whatever the method (ErrorHandler).
+        return {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+    }
     std::vector<std::string> methods;
     auto add_if = [&methods](bool overridden, const char* name) {
         if (overridden) {

@@ -53,6 +53,7 @@ class RedirectHandler : public RequestHandler {
 /// Answers every request with an error status (Tornado's ErrorHandler).
 class ErrorHandler : public RequestHandler {
   public:
+    static constexpr bool handles_all_methods = true;
     explicit ErrorHandler(int status) : status_(status) {}
     Task<void> prepare() override;
 

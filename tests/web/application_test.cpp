@@ -1,0 +1,505 @@
+#include <gale/ioloop/tcp_client.hpp>
+#include <gale/web/application.hpp>
+#include <gale/web/static_file_handler.hpp>
+
+#include <catch2/catch.hpp>
+
+#include "support/helpers.hpp"
+#include "support/http_exchange.hpp"
+
+#include <fstream>
+
+using namespace std::chrono_literals;
+using gale::Task;
+using gale::test::http_fetch;
+using gale::web::RequestHandler;
+using gale::web::route;
+
+namespace {
+
+class HelloHandler : public RequestHandler {
+  public:
+    Task<void> get() override {
+        write("hello");
+        co_return;
+    }
+};
+
+class ArgsHandler : public RequestHandler {
+  public:
+    Task<void> get() override {
+        write(nlohmann::json{{"args", path_args()}, {"name", get_argument("name", "none")}});
+        co_return;
+    }
+};
+
+class NamedHandler : public RequestHandler {
+  public:
+    Task<void> get() override {
+        nlohmann::json kwargs = nlohmann::json::object();
+        for (const auto& [name, value] : path_kwargs()) {
+            kwargs[name] = value;
+        }
+        write(kwargs);
+        co_return;
+    }
+};
+
+class FormEchoHandler : public RequestHandler {
+  public:
+    Task<void> post() override {
+        nlohmann::json result = {{"a", get_arguments("a")}, {"stripped", get_argument("s", "")}};
+        nlohmann::json files = nlohmann::json::array();
+        for (const auto& file : this->files()) {
+            files.push_back({file.name, file.filename, std::string(file.body)});
+        }
+        result["files"] = files;
+        write(result);
+        co_return;
+    }
+    Task<void> put() override {
+        write(get_json_body());
+        co_return;
+    }
+};
+
+class RequiredArgumentHandler : public RequestHandler {
+  public:
+    Task<void> get() override {
+        write(get_argument("needed"));
+        co_return;
+    }
+};
+
+class CookieHandler : public RequestHandler {
+  public:
+    Task<void> get() override {
+        if (get_argument("set", "") == "1") {
+            set_signed_cookie("user", "alice");
+            set_cookie("plain", "value");
+        }
+        write(nlohmann::json{{"user", get_signed_cookie("user").value_or("")},
+                             {"plain", get_cookie("plain").value_or("")}});
+        co_return;
+    }
+};
+
+class LoginRequiredHandler : public RequestHandler {
+  public:
+    std::optional<std::string> get_current_user() override { return get_signed_cookie("user"); }
+    Task<void> get() override {
+        require_login();
+        write("secret for " + *current_user());
+        co_return;
+    }
+    Task<void> post() override {
+        require_login();
+        co_return;
+    }
+};
+
+class XsrfFormHandler : public RequestHandler {
+  public:
+    Task<void> get() override {
+        write(xsrf_token());
+        co_return;
+    }
+    Task<void> post() override {
+        write("accepted");
+        co_return;
+    }
+};
+
+class ThrowingHandler : public RequestHandler {
+  public:
+    Task<void> get() override { throw std::runtime_error("secret internal detail"); }
+};
+
+class LifecycleHandler : public RequestHandler {
+  public:
+    explicit LifecycleHandler(std::vector<std::string>& log) : log_(log) {}
+    Task<void> prepare() override {
+        log_.push_back("prepare");
+        if (get_argument("stop", "") == "1") {
+            set_status(202);
+            co_await finish();
+        }
+    }
+    Task<void> get() override {
+        log_.push_back("get");
+        co_return;
+    }
+    void on_finish() override { log_.push_back("finish"); }
+
+  private:
+    std::vector<std::string>& log_;
+};
+
+class WaitingHandler : public RequestHandler {
+  public:
+    explicit WaitingHandler(bool& closed) : closed_(closed) {}
+    Task<void> get() override { co_await gale::sleep(1h); }
+    void on_connection_close() override { closed_ = true; }
+
+  private:
+    bool& closed_;
+};
+
+struct App {
+    explicit App(gale::web::ApplicationSettings settings = {},
+                 std::vector<gale::web::Route> extra = {}) {
+        settings.cookie_secret = "test secret";
+        settings.login_url = "/login";
+        std::vector<gale::web::Route> routes = {
+            route<HelloHandler>("/hello", "hello"),
+            route<ArgsHandler>("/args/([0-9]+)/([a-z]+)", "args"),
+            route<NamedHandler>("/named/(?P<year>[0-9]{4})/(?P<slug>[^/]+)"),
+            route<FormEchoHandler>("/form"),
+            route<RequiredArgumentHandler>("/required"),
+            route<CookieHandler>("/cookie"),
+            route<LoginRequiredHandler>("/private"),
+            route<XsrfFormHandler>("/xsrf"),
+            route<ThrowingHandler>("/throw"),
+            route<gale::web::RedirectHandler>(
+                "/old/(.*)",
+                [] { return std::make_unique<gale::web::RedirectHandler>("/new/{0}"); }),
+            route<gale::web::ErrorHandler>(
+                "/gone", [] { return std::make_unique<gale::web::ErrorHandler>(410); }),
+        };
+        for (auto& route : extra) {
+            routes.push_back(std::move(route));
+        }
+        application = std::make_unique<gale::web::Application>(std::move(routes), settings);
+        port = application->listen(0, "127.0.0.1").front().port();
+    }
+    std::unique_ptr<gale::web::Application> application;
+    std::uint16_t port = 0;
+};
+
+std::string cookie_header_from(const gale::test::ParsedResponse& response) {
+    std::string cookies;
+    for (std::string_view set_cookie : response.headers.get_all("set-cookie")) {
+        std::string_view pair = set_cookie.substr(0, set_cookie.find(';'));
+        cookies += (cookies.empty() ? "" : "; ") + std::string(pair);
+    }
+    return cookies;
+}
+
+}  // namespace
+
+TEST_CASE("routes: literal, positional and named groups, 404", "[web][routing]") {
+    auto body = []() -> Task<void> {
+        App app;
+        auto hello = co_await http_fetch(app.port, "GET", "/hello");
+        CHECK(hello.status == 200);
+        CHECK(hello.body == "hello");
+        auto args = co_await http_fetch(app.port, "GET", "/args/42/abc?name=%20bob%20");
+        CHECK(nlohmann::json::parse(args.body) ==
+              nlohmann::json{{"args", {"42", "abc"}}, {"name", "bob"}});
+        auto named = co_await http_fetch(app.port, "GET", "/named/2024/hello%20world");
+        CHECK(nlohmann::json::parse(named.body) ==
+              nlohmann::json{{"year", "2024"}, {"slug", "hello world"}});
+        auto missing = co_await http_fetch(app.port, "GET", "/args/x/abc");
+        CHECK(missing.status == 404);
+        auto prefix_only = co_await http_fetch(app.port, "GET", "/hello/more");
+        CHECK(prefix_only.status == 404);
+        CHECK(app.application->reverse_url("args", {"7", "x y"}) == "/args/7/x%20y");
+        CHECK(app.application->reverse_url("hello") == "/hello");
+        CHECK_THROWS_AS(app.application->reverse_url("nope"), gale::Error);
+        CHECK_THROWS_AS(app.application->reverse_url("args", {"1"}), gale::Error);
+    };
+    gale::test::run(body());
+}
+
+TEST_CASE("methods: 405 with Allow, OPTIONS, HEAD", "[web][routing]") {
+    auto body = []() -> Task<void> {
+        App app;
+        auto not_allowed = co_await http_fetch(app.port, "POST", "/hello");
+        CHECK(not_allowed.status == 405);
+        CHECK(not_allowed.headers.get("allow") == "GET, HEAD, OPTIONS");
+        auto options = co_await http_fetch(app.port, "OPTIONS", "/hello");
+        CHECK(options.status == 204);
+        CHECK(options.headers.get("allow") == "GET, HEAD, OPTIONS");
+        auto head = co_await http_fetch(app.port, "HEAD", "/hello");
+        CHECK(head.status == 200);
+        CHECK(head.body.empty());
+        CHECK(head.headers.get("content-length") == "5");
+        auto unknown = co_await http_fetch(app.port, "BREW", "/hello");
+        CHECK(unknown.status == 405);
+    };
+    gale::test::run(body());
+}
+
+TEST_CASE("arguments: urlencoded, multipart, JSON, missing", "[web][arguments]") {
+    auto body = []() -> Task<void> {
+        App app;
+        auto form = co_await http_fetch(app.port, "POST", "/form?a=1",
+                                        "Content-Type: application/x-www-form-urlencoded\r\n",
+                                        "a=2&a=3&s=%20x%20");
+        CHECK(nlohmann::json::parse(form.body)["a"] == nlohmann::json{"1", "2", "3"});
+        CHECK(nlohmann::json::parse(form.body)["stripped"] == "x");
+
+        std::string multipart =
+            "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nfield\r\n"
+            "--XyZ\r\nContent-Disposition: form-data; name=\"upload\"; filename=\"hi.txt\"\r\n"
+            "Content-Type: text/plain\r\n\r\nfile content\r\n--XyZ--\r\n";
+        auto upload =
+            co_await http_fetch(app.port, "POST", "/form",
+                                "Content-Type: multipart/form-data; boundary=XyZ\r\n", multipart);
+        auto parsed = nlohmann::json::parse(upload.body);
+        CHECK(parsed["a"] == nlohmann::json{"field"});
+        CHECK(parsed["files"] == nlohmann::json{{"upload", "hi.txt", "file content"}});
+
+        auto bad_multipart =
+            co_await http_fetch(app.port, "POST", "/form",
+                                "Content-Type: multipart/form-data; boundary=XyZ\r\n", "garbage");
+        CHECK(bad_multipart.status == 400);
+
+        auto json = co_await http_fetch(app.port, "PUT", "/form",
+                                        "Content-Type: application/json\r\n", R"({"k":[1,2]})");
+        CHECK(nlohmann::json::parse(json.body) == nlohmann::json{{"k", {1, 2}}});
+        auto bad_json = co_await http_fetch(app.port, "PUT", "/form",
+                                            "Content-Type: application/json\r\n", "{oops");
+        CHECK(bad_json.status == 400);
+
+        auto missing = co_await http_fetch(app.port, "GET", "/required");
+        CHECK(missing.status == 400);
+    };
+    gale::test::run(body());
+}
+
+TEST_CASE("cookies and signed cookies round trip; tampering is rejected", "[web][cookies]") {
+    auto body = []() -> Task<void> {
+        App app;
+        auto set = co_await http_fetch(app.port, "GET", "/cookie?set=1");
+        std::string cookies = cookie_header_from(set);
+        CHECK(cookies.find("user=") != std::string::npos);
+        auto back = co_await http_fetch(app.port, "GET", "/cookie", "Cookie: " + cookies + "\r\n");
+        CHECK(nlohmann::json::parse(back.body) ==
+              nlohmann::json{{"user", "alice"}, {"plain", "value"}});
+        std::string tampered = cookies;
+        tampered.replace(tampered.find("alice") == std::string::npos ? tampered.find("|4:") + 3 : 0,
+                         4, "YmVi");
+        auto rejected =
+            co_await http_fetch(app.port, "GET", "/cookie", "Cookie: " + tampered + "\r\n");
+        CHECK(nlohmann::json::parse(rejected.body)["user"] == "");
+    };
+    gale::test::run(body());
+}
+
+TEST_CASE("require_login redirects GET and refuses POST", "[web][auth]") {
+    auto body = []() -> Task<void> {
+        App app;
+        auto anonymous = co_await http_fetch(app.port, "GET", "/private?x=1");
+        CHECK(anonymous.status == 302);
+        CHECK(anonymous.headers.get("location") == "/login?next=%2Fprivate%3Fx%3D1");
+        auto post = co_await http_fetch(app.port, "POST", "/private");
+        CHECK(post.status == 403);
+        auto login = co_await http_fetch(app.port, "GET", "/cookie?set=1");
+        auto logged_in = co_await http_fetch(app.port, "GET", "/private",
+                                             "Cookie: " + cookie_header_from(login) + "\r\n");
+        CHECK(logged_in.status == 200);
+        CHECK(logged_in.body == "secret for alice");
+    };
+    gale::test::run(body());
+}
+
+TEST_CASE("XSRF: POST needs the token from the form, query or header", "[web][xsrf]") {
+    gale::web::ApplicationSettings settings;
+    settings.xsrf_cookies = true;
+    auto body = [](gale::web::ApplicationSettings app_settings) -> Task<void> {
+        App app(app_settings);
+        auto page = co_await http_fetch(app.port, "GET", "/xsrf");
+        std::string cookie = cookie_header_from(page);
+        std::string token = page.body;
+        CHECK(cookie.rfind("_xsrf=", 0) == 0);
+        auto missing = co_await http_fetch(app.port, "POST", "/xsrf", "Cookie: " + cookie + "\r\n");
+        CHECK(missing.status == 403);
+        auto no_cookie =
+            co_await http_fetch(app.port, "POST", "/xsrf", "X-XSRFToken: " + token + "\r\n");
+        CHECK(no_cookie.status == 403);
+        auto by_form = co_await http_fetch(
+            app.port, "POST", "/xsrf",
+            "Cookie: " + cookie + "\r\nContent-Type: application/x-www-form-urlencoded\r\n",
+            "_xsrf=" + token);
+        CHECK(by_form.status == 200);
+        auto by_header = co_await http_fetch(
+            app.port, "POST", "/xsrf", "Cookie: " + cookie + "\r\nX-XSRFToken: " + token + "\r\n");
+        CHECK(by_header.status == 200);
+        auto wrong =
+            co_await http_fetch(app.port, "POST", "/xsrf",
+                                "Cookie: " + cookie + "\r\nX-CSRFToken: 2|00000000|0000|0\r\n");
+        CHECK(wrong.status == 403);
+    };
+    gale::test::run(body(settings));
+}
+
+TEST_CASE("error pages: HTML, JSON on request, details only in debug", "[web][errors]") {
+    auto body = []() -> Task<void> {
+        App app;
+        auto html = co_await http_fetch(app.port, "GET", "/throw");
+        CHECK(html.status == 500);
+        CHECK(html.headers.get("content-type") == "text/html; charset=UTF-8");
+        CHECK(html.body.find("500: Internal Server Error") != std::string::npos);
+        CHECK(html.body.find("secret internal detail") == std::string::npos);
+        auto json = co_await http_fetch(app.port, "GET", "/gone", "Accept: application/json\r\n");
+        CHECK(json.status == 410);
+        CHECK(nlohmann::json::parse(json.body) ==
+              nlohmann::json{{"status", 410}, {"reason", "Gone"}});
+        auto redirect = co_await http_fetch(app.port, "GET", "/old/page?q=1");
+        CHECK(redirect.status == 301);
+        CHECK(redirect.headers.get("location") == "/new/page?q=1");
+    };
+    gale::test::run(body());
+    gale::web::ApplicationSettings debug;
+    debug.debug = true;
+    auto debug_body = [](gale::web::ApplicationSettings settings) -> Task<void> {
+        App app(settings);
+        auto html = co_await http_fetch(app.port, "GET", "/throw");
+        CHECK(html.body.find("secret internal detail") != std::string::npos);
+    };
+    gale::test::run(debug_body(debug));
+}
+
+TEST_CASE("ETag and 304 for small GET responses", "[web][etag]") {
+    auto body = []() -> Task<void> {
+        App app;
+        auto first = co_await http_fetch(app.port, "GET", "/hello");
+        auto etag = first.headers.get("etag");
+        REQUIRE(etag);
+        auto again = co_await http_fetch(app.port, "GET", "/hello",
+                                         "If-None-Match: " + std::string(*etag) + "\r\n");
+        CHECK(again.status == 304);
+        CHECK(again.body.empty());
+        auto other = co_await http_fetch(app.port, "GET", "/hello", "If-None-Match: \"nope\"\r\n");
+        CHECK(other.status == 200);
+    };
+    gale::test::run(body());
+}
+
+TEST_CASE("prepare, early finish and on_finish", "[web][lifecycle]") {
+    std::vector<std::string> log;
+    auto body = [](std::vector<std::string>& events) -> Task<void> {
+        std::vector<gale::web::Route> extra;
+        extra.push_back(route<LifecycleHandler>(
+            "/life", [&events] { return std::make_unique<LifecycleHandler>(events); }));
+        App app({}, std::move(extra));
+        auto full = co_await http_fetch(app.port, "GET", "/life");
+        CHECK(full.status == 200);
+        CHECK(events == std::vector<std::string>{"prepare", "get", "finish"});
+        events.clear();
+        auto stopped = co_await http_fetch(app.port, "GET", "/life?stop=1");
+        CHECK(stopped.status == 202);
+        CHECK(events == std::vector<std::string>{"prepare", "finish"});
+    };
+    gale::test::run(body(log));
+}
+
+TEST_CASE("on_connection_close when the client goes away", "[web][lifecycle]") {
+    bool closed = false;
+    auto body = [](bool& flag) -> Task<void> {
+        std::vector<gale::web::Route> extra;
+        extra.push_back(route<WaitingHandler>(
+            "/wait", [&flag] { return std::make_unique<WaitingHandler>(flag); }));
+        App app({}, std::move(extra));
+        {
+            auto stream =
+                co_await gale::connect_to(*gale::SocketAddress::from_ip("127.0.0.1", app.port));
+            co_await stream.write("GET /wait HTTP/1.1\r\nHost: a\r\n\r\n");
+            co_await gale::sleep(50ms);
+        }
+        for (int i = 0; i < 100 && !flag; ++i) {
+            co_await gale::sleep(10ms);
+        }
+    };
+    gale::test::run(body(closed));
+    CHECK(closed);
+}
+
+TEST_CASE("host-specific routes come first", "[web][routing]") {
+    auto body = []() -> Task<void> {
+        App app;
+        app.application->add_host_routes("api\\.example\\.com", {route<ArgsHandler>("/hello")});
+        auto other = co_await gale::test::http_exchange(
+            app.port, "GET /hello HTTP/1.1\r\nHost: www.example.com\r\nConnection: close\r\n\r\n");
+        CHECK(other.body == "hello");
+        auto api = co_await gale::test::http_exchange(
+            app.port,
+            "GET /hello HTTP/1.1\r\nHost: API.example.com:8080\r\nConnection: close\r\n\r\n");
+        CHECK(nlohmann::json::parse(api.body)["name"] == "none");
+    };
+    gale::test::run(body());
+}
+
+TEST_CASE("static files: types, validators, ranges, traversal, versions", "[web][static]") {
+    gale::test::TemporaryDirectory directory;
+    std::filesystem::create_directories(directory.path() / "static" / "css");
+    {
+        std::ofstream(directory.path() / "static" / "css" / "site.css") << "body { color: red; }";
+        std::ofstream(directory.path() / "secret.txt") << "outside the root";
+        std::ofstream big(directory.path() / "static" / "big.bin", std::ios::binary);
+        for (int i = 0; i < 1'000'000; ++i) {
+            big.put(static_cast<char>(i % 251));
+        }
+    }
+    gale::web::ApplicationSettings settings;
+    settings.static_path = (directory.path() / "static").string();
+    auto body = [](gale::web::ApplicationSettings app_settings) -> Task<void> {
+        App app(app_settings);
+        auto css = co_await http_fetch(app.port, "GET", "/static/css/site.css");
+        CHECK(css.status == 200);
+        CHECK(css.body == "body { color: red; }");
+        CHECK(css.headers.get_or("content-type", "").rfind("text/css", 0) == 0);
+        auto etag = css.headers.get("etag");
+        auto modified = css.headers.get("last-modified");
+        REQUIRE(etag);
+        REQUIRE(modified);
+        auto by_etag = co_await http_fetch(app.port, "GET", "/static/css/site.css",
+                                           "If-None-Match: " + std::string(*etag) + "\r\n");
+        CHECK(by_etag.status == 304);
+        auto by_date = co_await http_fetch(app.port, "GET", "/static/css/site.css",
+                                           "If-Modified-Since: " + std::string(*modified) + "\r\n");
+        CHECK(by_date.status == 304);
+
+        auto range =
+            co_await http_fetch(app.port, "GET", "/static/css/site.css", "Range: bytes=0-3\r\n");
+        CHECK(range.status == 206);
+        CHECK(range.body == "body");
+        CHECK(range.headers.get("content-range") == "bytes 0-3/20");
+        auto suffix =
+            co_await http_fetch(app.port, "GET", "/static/css/site.css", "Range: bytes=-4\r\n");
+        CHECK(suffix.body == "d; }");
+        auto unsatisfiable =
+            co_await http_fetch(app.port, "GET", "/static/css/site.css", "Range: bytes=100-\r\n");
+        CHECK(unsatisfiable.status == 416);
+        CHECK(unsatisfiable.headers.get("content-range") == "bytes */20");
+
+        for (std::string path : {"/static/../secret.txt", "/static/%2e%2e/secret.txt",
+                                 "/static/css/../../secret.txt"}) {
+            auto escaped = co_await http_fetch(app.port, "GET", path);
+            INFO(path);
+            CHECK((escaped.status == 403 || escaped.status == 404));
+            CHECK(escaped.body.find("outside the root") == std::string::npos);
+        }
+        auto missing = co_await http_fetch(app.port, "GET", "/static/none.txt");
+        CHECK(missing.status == 404);
+        auto directory_listing = co_await http_fetch(app.port, "GET", "/static/css/");
+        CHECK(directory_listing.status == 403);
+
+        std::string url = app.application->static_url("css/site.css");
+        CHECK(url.rfind("/static/css/site.css?v=", 0) == 0);
+        auto versioned = co_await http_fetch(app.port, "GET", url);
+        CHECK(versioned.headers.get_or("cache-control", "").find("max-age=31536000") !=
+              std::string::npos);
+
+        auto big = co_await http_fetch(app.port, "GET", "/static/big.bin");
+        CHECK(big.status == 200);
+        CHECK(big.body.size() == 1'000'000);
+        CHECK(big.headers.get("content-length") == "1000000");
+        CHECK(static_cast<unsigned char>(big.body[999'999]) == 999'999 % 251);
+        auto head = co_await http_fetch(app.port, "HEAD", "/static/big.bin");
+        CHECK(head.body.empty());
+        CHECK(head.headers.get("content-length") == "1000000");
+    };
+    gale::test::run(body(settings));
+}
