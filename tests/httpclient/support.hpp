@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -179,6 +180,150 @@ struct Testbed {
     }
     std::uint16_t port;
     gale::test::ChildProcess process;
+};
+
+/// Waits (blocking, bounded) until `path` exists and returns its contents.
+inline std::string wait_for_file(const std::string& path,
+                                 std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!std::filesystem::exists(path)) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            throw gale::Error("timed out waiting for " + path);
+        }
+        ::usleep(10'000);
+    }
+    return read_text_file(path);
+}
+
+/// A Python script from tests/httpclient/ run by Debian's Python; it listens on an ephemeral
+/// port and writes it to the file named by its first argument.
+struct PythonServer {
+    explicit PythonServer(const std::string& script, const std::string& arguments = "")
+        : process(std::string(gale::test::system_python()) + " " + GALE_SOURCE_DIR +
+                  "/tests/httpclient/" + script + " " + directory.file("port") + " " + arguments) {
+        port = static_cast<std::uint16_t>(std::stoi(wait_for_file(directory.file("port"))));
+    }
+    std::string url(const std::string& path) const {
+        return "http://127.0.0.1:" + std::to_string(port) + path;
+    }
+    gale::test::TemporaryDirectory directory;
+    gale::test::ChildProcess process;
+    std::uint16_t port = 0;
+};
+
+/// Debian's nginx as a child process, serving `site()` over HTTP and (with certificates) HTTPS
+/// on 127.0.0.1, with keep-alive and gzip. Its access log records, per request, the
+/// connection serial number, the request's number on that connection, the URI and status.
+class Nginx {
+  public:
+    static bool available() { return gale::test::have_program("nginx"); }
+
+    explicit Nginx(std::optional<gale::test::Certificates> certificates = std::nullopt)
+        : http_port_(free_port()), https_port_(certificates ? free_port() : 0) {
+        std::filesystem::create_directories(directory_.path() / "site");
+        std::filesystem::create_directories(directory_.path() / "temp");
+        std::string root = directory_.path().string();
+        std::string config =
+            "worker_processes 1;\n"
+            "pid " +
+            root +
+            "/nginx.pid;\n"
+            "error_log " +
+            root +
+            "/error.log warn;\n"
+            "events { worker_connections 4096; }\n"
+            "http {\n"
+            "  log_format gale '$connection $connection_requests $request_uri $status';\n"
+            "  access_log " +
+            root +
+            "/access.log gale;\n"
+            "  client_body_temp_path " +
+            root +
+            "/temp/body;\n"
+            "  proxy_temp_path " +
+            root +
+            "/temp/proxy;\n"
+            "  fastcgi_temp_path " +
+            root +
+            "/temp/fastcgi;\n"
+            "  uwsgi_temp_path " +
+            root +
+            "/temp/uwsgi;\n"
+            "  scgi_temp_path " +
+            root +
+            "/temp/scgi;\n"
+            "  types { text/html html; text/plain txt; }\n"
+            "  keepalive_requests 1000000;\n"
+            "  keepalive_timeout 60s;\n"
+            "  gzip on; gzip_types text/plain; gzip_min_length 1024;\n"
+            "  server { listen 127.0.0.1:" +
+            std::to_string(http_port_) + "; root " + root + "/site; }\n";
+        if (certificates) {
+            config += "  server { listen 127.0.0.1:" + std::to_string(https_port_) +
+                      " ssl; ssl_certificate " + certificates->certificate_file +
+                      "; ssl_certificate_key " + certificates->key_file + "; root " + root +
+                      "/site; }\n";
+        }
+        config += "}\n";
+        write_text_file(directory_.file("nginx.conf"), config);
+    }
+
+    /// Starts nginx once the site is written.
+    void start() {
+        std::string root = directory_.path().string();
+        process_ = std::make_unique<gale::test::ChildProcess>(
+            "exec nginx -p " + root + " -c " + root + "/nginx.conf -e " + root +
+            "/error.log -g 'daemon off;' 2>>" + root + "/stderr.log");
+        if (!gale::test::wait_for_port(http_port_) ||
+            (https_port_ != 0 && !gale::test::wait_for_port(https_port_))) {
+            throw gale::Error(
+                "nginx did not start: " + read_text_file(directory_.file("error.log")) +
+                read_text_file(directory_.file("stderr.log")));
+        }
+    }
+
+    std::filesystem::path site() const { return directory_.path() / "site"; }
+    std::string url(const std::string& path) const {
+        return "http://127.0.0.1:" + std::to_string(http_port_) + path;
+    }
+    std::string https_url(const std::string& path) const {
+        return "https://localhost:" + std::to_string(https_port_) + path;
+    }
+
+    struct LogLine {
+        std::string connection;
+        long request_on_connection = 0;
+        std::string uri;
+        int status = 0;
+    };
+    /// The log, once it has at least `expected` lines (nginx writes a line just after the
+    /// response left, so the client can be a little ahead; waits at most 10 s).
+    std::vector<LogLine> access_log(std::size_t expected = 0) const {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (true) {
+            auto lines = read_access_log();
+            if (lines.size() >= expected || std::chrono::steady_clock::now() > deadline) {
+                return lines;
+            }
+            ::usleep(10'000);
+        }
+    }
+
+  private:
+    std::vector<LogLine> read_access_log() const {
+        std::vector<LogLine> lines;
+        std::istringstream text(read_text_file(directory_.file("access.log")));
+        LogLine line;
+        while (text >> line.connection >> line.request_on_connection >> line.uri >> line.status) {
+            lines.push_back(line);
+        }
+        return lines;
+    }
+
+    gale::test::TemporaryDirectory directory_;
+    std::uint16_t http_port_;
+    std::uint16_t https_port_;
+    std::unique_ptr<gale::test::ChildProcess> process_;
 };
 
 }  // namespace httpclient_test
