@@ -54,10 +54,10 @@ Task<void> run_hop(FetchContext* context) {
         context->producer_called = false;
         context->response.time_info.connect = {};
         context->response.time_info.tls = {};
-        IOLoop::TimePoint queued_at = IOLoop::Clock::now();
+        IOLoop::TimePoint queued_at = IOLoop::current().time();
         ConnectionLease lease =
             co_await acquire_connection(state, context->target.pool_key, retried);
-        context->response.time_info.queue += IOLoop::Clock::now() - queued_at;
+        context->response.time_info.queue += IOLoop::current().time() - queued_at;
         if (lease.connection.stream) {
             ++state->counters.connections_reused;
         } else {
@@ -66,7 +66,7 @@ Task<void> run_hop(FetchContext* context) {
         context->response.reused_connection = lease.reused;
         bool reusable = false;
         try {
-            reusable = co_await exchange(context, &lease.connection.stream);
+            reusable = co_await exchange(context, &lease.connection);
         } catch (const HTTPConnectionError&) {
             bool can_retry = lease.reused && !context->received_any && !retried &&
                              is_idempotent(context->method) && !context->producer_called;
@@ -122,11 +122,11 @@ void follow_redirect(FetchContext* context) {
 
 Task<void> run_hops(FetchContext* context) {
     ClientState* state = context->state;
-    IOLoop::TimePoint queued_at = IOLoop::Clock::now();
+    IOLoop::TimePoint queued_at = IOLoop::current().time();
     context->phase = TimeoutPhase::queue;
     co_await acquire_slot(state);
     SlotGuard slot(state);  // a redirect keeps the slot
-    context->response.time_info.queue += IOLoop::Clock::now() - queued_at;
+    context->response.time_info.queue += IOLoop::current().time() - queued_at;
     while (true) {
         co_await run_hop(context);
         if (context->final_hop) {
@@ -156,7 +156,7 @@ Task<HTTPResponse> run_fetch(std::shared_ptr<ClientState> state,
     FetchContext context;
     context.state = state.get();
     context.request = request;
-    context.started = IOLoop::Clock::now();
+    context.started = IOLoop::current().time();
     context.response.start_time = std::chrono::system_clock::now();
     validate_request(*request);
     context.target = make_target(*state, *request, request->url);
@@ -182,7 +182,7 @@ Task<HTTPResponse> run_fetch(std::shared_ptr<ClientState> state,
     HTTPResponse& response = context.response;
     response.request = request;
     response.effective_url = context.target.url_text;
-    response.time_info.total = IOLoop::Clock::now() - context.started;
+    response.time_info.total = IOLoop::current().time() - context.started;
     response.request_time = response.time_info.total - response.time_info.queue;
     if (!raise_error || response.ok()) {
         co_return std::move(response);

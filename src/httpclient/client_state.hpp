@@ -22,6 +22,7 @@ namespace gale::httpclient::detail {
 /// A connection to one (scheme, host, port, proxy, TLS settings).
 struct PooledConnection {
     IOStream stream;
+    std::unique_ptr<http::ResponseParser> parser;  // made on first use, kept with the connection
     IOLoop::TimePoint idle_since{};
     std::uint64_t requests = 0;  // responses it served
 };
@@ -149,8 +150,8 @@ TLSContext tls_context_for(ClientState& state, const HTTPRequest& request, const
 /// Sends the request of the current hop over `stream` and reads the response into
 /// `context->response`: the body is delivered to the request's streaming callback when this
 /// is the final hop, drained otherwise. Returns whether the connection can be reused.
-/// `context` and `stream` belong to the awaiting frame.
-Task<bool> exchange(FetchContext* context, IOStream* stream);
+/// `context` and `connection` belong to the awaiting frame.
+Task<bool> exchange(FetchContext* context, PooledConnection* connection);
 
 /// "Basic base64(user:password)".
 std::string basic_authorization(std::string_view user, std::string_view password);

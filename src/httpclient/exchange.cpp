@@ -423,7 +423,8 @@ Task<bool> read_response(FetchContext* context, IOStream* stream, http::Response
 
 }  // namespace
 
-Task<bool> exchange(FetchContext* context, IOStream* stream) {
+Task<bool> exchange(FetchContext* context, PooledConnection* connection) {
+    IOStream* stream = &connection->stream;
     const HTTPRequest& request = *context->request;
     bool head_request = context->method == "HEAD";
     bool has_body = context->send_body && (request.body || request.body_producer);
@@ -434,11 +435,15 @@ Task<bool> exchange(FetchContext* context, IOStream* stream) {
 
     std::string head = build_request_head(*context, has_body, expect_continue);
     bool body_sent = !has_body;
-    IOLoop::TimePoint sent_at = IOLoop::Clock::now();
-    http::ParserLimits limits;
-    limits.max_head_size = context->state->options.max_header_size;
-    limits.max_request_line = std::min<std::size_t>(limits.max_request_line, limits.max_head_size);
-    http::ResponseParser parser(limits);
+    IOLoop::TimePoint sent_at = IOLoop::current().time();
+    if (!connection->parser) {
+        http::ParserLimits limits;
+        limits.max_head_size = context->state->options.max_header_size;
+        limits.max_request_line =
+            std::min<std::size_t>(limits.max_request_line, limits.max_head_size);
+        connection->parser = std::make_unique<http::ResponseParser>(limits);
+    }
+    http::ResponseParser& parser = *connection->parser;
     try {
         if (has_body && !expect_continue && request.body && request.body->size() <= 64 * 1024) {
             head.append(*request.body);  // head and a small body in one write
@@ -471,7 +476,7 @@ Task<bool> exchange(FetchContext* context, IOStream* stream) {
                 context->phase = TimeoutPhase::read_response;
             }
         }
-        context->response.time_info.first_byte = IOLoop::Clock::now() - sent_at;
+        context->response.time_info.first_byte = IOLoop::current().time() - sent_at;
         bool reusable = co_await read_response(context, stream, &parser);
         // A final answer before `100 Continue` leaves the server expecting (or discarding)
         // a body it never got: that connection cannot carry another request.
