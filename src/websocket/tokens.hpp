@@ -1,0 +1,73 @@
+#pragma once
+// HTTP token helpers for the handshake and extension headers (RFC 9110 §5.6).
+
+#include <string_view>
+#include <vector>
+
+namespace gale::websocket {
+
+// tchar: "!#$%&'*+-.^_`|~", digits and letters.
+constexpr bool is_token_char(char character) noexcept {
+    if ((character >= 'a' && character <= 'z') || (character >= 'A' && character <= 'Z') ||
+        (character >= '0' && character <= '9')) {
+        return true;
+    }
+    return std::string_view("!#$%&'*+-.^_`|~").find(character) != std::string_view::npos;
+}
+
+constexpr bool is_token(std::string_view text) noexcept {
+    if (text.empty()) {
+        return false;
+    }
+    for (char character : text) {
+        if (!is_token_char(character)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+constexpr char to_lower_ascii(char character) noexcept {
+    return character >= 'A' && character <= 'Z' ? static_cast<char>(character - 'A' + 'a')
+                                                : character;
+}
+
+constexpr bool equals_ignoring_case(std::string_view left, std::string_view right) noexcept {
+    if (left.size() != right.size()) {
+        return false;
+    }
+    for (std::size_t index = 0; index < left.size(); ++index) {
+        if (to_lower_ascii(left[index]) != to_lower_ascii(right[index])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+constexpr std::string_view trim_whitespace(std::string_view text) noexcept {
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
+        text.remove_prefix(1);
+    }
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
+        text.remove_suffix(1);
+    }
+    return text;
+}
+
+// The elements of a comma-separated list, trimmed, empty ones dropped (RFC 9110 §5.6.1).
+inline std::vector<std::string_view> split_list(std::string_view list) {
+    std::vector<std::string_view> elements;
+    while (true) {
+        const std::size_t comma = list.find(',');
+        const std::string_view element = trim_whitespace(list.substr(0, comma));
+        if (!element.empty()) {
+            elements.push_back(element);
+        }
+        if (comma == std::string_view::npos) {
+            return elements;
+        }
+        list.remove_prefix(comma + 1);
+    }
+}
+
+}  // namespace gale::websocket
