@@ -4,6 +4,7 @@
 
 #include <gale/http/compression.hpp>
 #include <gale/http/writer.hpp>
+#include <gale/ioloop/combinators.hpp>
 
 #include "httpclient/client_state.hpp"
 #include "httpclient/request_builder.hpp"
@@ -77,6 +78,7 @@ namespace gale::httpclient::detail {
 namespace {
 
 constexpr std::uint64_t max_drained_redirect_body = 64 * 1024;
+constexpr IOLoop::Duration continue_timeout = std::chrono::seconds(1);
 
 bool is_redirect_status(int code) noexcept {
     return code == 301 || code == 302 || code == 303 || code == 307 || code == 308;
@@ -458,7 +460,26 @@ Task<bool> exchange(FetchContext* context, PooledConnection* connection) {
         }
         context->phase = TimeoutPhase::wait_response;
         while (true) {
-            co_await read_head(context, stream, parser, head_request);
+            if (!body_sent) {
+                // Expecting 100 Continue. A server that ignores Expect never sends it: after a
+                // while the body goes anyway (RFC 9110 §10.1.1).
+                bool no_answer = false;
+                try {
+                    co_await with_timeout(continue_timeout,
+                                          read_head(context, stream, parser, head_request));
+                } catch (const TimeoutError&) {
+                    no_answer = true;
+                }
+                if (no_answer) {
+                    context->phase = TimeoutPhase::send_request;
+                    co_await send_body(context, stream);
+                    body_sent = true;
+                    context->phase = TimeoutPhase::wait_response;
+                    continue;
+                }
+            } else {
+                co_await read_head(context, stream, parser, head_request);
+            }
             int status = parser.head().status;
             if (status >= 200) {
                 break;

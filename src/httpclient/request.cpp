@@ -193,20 +193,20 @@ std::string build_request_head(const FetchContext& context, bool has_body, bool 
     if (!target.proxy_authorization.empty() && !target.tls) {
         http::append_field(head, "Proxy-Authorization", target.proxy_authorization);
     }
+    // The caller's Cookie stays with the first origin; the jar's cookies are matched to each
+    // URL anyway, so they are sent to whatever origin they belong to.
     std::string cookies;
-    if (!context.strip_credentials) {
-        if (auto own = headers.get("cookie")) {
-            cookies.assign(*own);
+    if (auto own = headers.get("cookie"); own && !context.strip_credentials) {
+        cookies.assign(*own);
+    }
+    if (const CookieJar* jar = context.state->options.cookie_jar.get()) {
+        std::string stored = jar->cookie_header(url);
+        if (!stored.empty()) {
+            cookies.append(cookies.empty() ? "" : "; ").append(stored);
         }
-        if (const CookieJar* jar = context.state->options.cookie_jar.get()) {
-            std::string stored = jar->cookie_header(url);
-            if (!stored.empty()) {
-                cookies.append(cookies.empty() ? "" : "; ").append(stored);
-            }
-        }
-        if (!cookies.empty()) {
-            http::append_field(head, "Cookie", cookies);
-        }
+    }
+    if (!cookies.empty()) {
+        http::append_field(head, "Cookie", cookies);
     }
     if (has_body) {
         if (request.body) {

@@ -38,7 +38,7 @@ class Handler(socketserver.BaseRequestHandler):
                 length = int(value)
         while len(self.buffer) < length:
             self.buffer += self.request.recv(65536)
-        self.buffer = self.buffer[length:]
+        self.body, self.buffer = self.buffer[:length], self.buffer[length:]
         return lines[0].split(" ")[1]
 
     def reset(self):
@@ -55,6 +55,9 @@ class Handler(socketserver.BaseRequestHandler):
             send = self.request.sendall
             if path == "/ok":
                 send(ok(b"fine"))
+            elif path == "/ignores-expect":
+                # Never sends 100 Continue: read_request already waited for the body.
+                send(ok(b"got " + self.body))
             elif path == "/short-body":
                 send(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten!!")
                 return
