@@ -43,7 +43,7 @@ gale::Task<int> run(crawler::CrawlOptions options, std::string output_path) {
         if (!output.is_open()) {
             return;
         }
-        nlohmann::json record = {{"url", page.url},
+        nlohmann::ordered_json record = {{"url", page.url},
                                  {"status", page.status},
                                  {"bytes", page.bytes},
                                  {"ms", std::round(page.milliseconds * 1000) / 1000},
