@@ -61,15 +61,28 @@ void copy_masked(std::string_view source, char* destination, MaskKey key,
     const char* input = source.data();
     const std::size_t size = source.size();
     std::size_t index = 0;
+    // Four words per round: the compiler turns this into vector instructions.
+    for (; index + 32 <= size; index += 32) {
+        std::uint64_t words[4];
+        std::memcpy(words, input + index, sizeof words);
+        for (std::uint64_t& word : words) {
+            word ^= mask;
+        }
+        std::memcpy(destination + index, words, sizeof words);
+    }
     for (; index + 8 <= size; index += 8) {
         std::uint64_t word;
         std::memcpy(&word, input + index, sizeof word);
         word ^= mask;
         std::memcpy(destination + index, &word, sizeof word);
     }
-    for (; index < size; ++index) {
-        destination[index] = static_cast<char>(static_cast<std::uint8_t>(input[index]) ^
-                                               pattern[index % pattern.size()]);
+    // The last 0-7 bytes as one word too (the pattern repeats every 8 bytes, so it lines up).
+    if (index < size) {
+        const std::size_t rest = size - index;
+        std::uint64_t word = 0;
+        std::memcpy(&word, input + index, rest);
+        word ^= mask;
+        std::memcpy(destination + index, &word, rest);
     }
 }
 

@@ -121,9 +121,17 @@ constexpr std::array<TransitionRow, state_count> transitions = make_transitions(
 
 constexpr std::uint64_t high_bits = 0x8080808080808080ULL;
 
-// Length of the leading run of ASCII bytes, found eight at a time.
+// Length of the leading run of ASCII bytes, found sixteen or eight at a time.
 std::size_t ascii_prefix(const unsigned char* bytes, std::size_t size) noexcept {
     std::size_t index = 0;
+    while (index + 16 <= size) {
+        std::uint64_t words[2];
+        std::memcpy(words, bytes + index, sizeof words);
+        if (((words[0] | words[1]) & high_bits) != 0) {
+            break;
+        }
+        index += 16;
+    }
     while (index + 8 <= size) {
         std::uint64_t word;
         std::memcpy(&word, bytes + index, sizeof word);
