@@ -501,7 +501,9 @@ Task<bool> exchange(FetchContext* context, PooledConnection* connection) {
         bool reusable = co_await read_response(context, stream, &parser);
         // A final answer before `100 Continue` leaves the server expecting (or discarding)
         // a body it never got: that connection cannot carry another request.
-        co_return reusable&& body_sent && stream->buffered().empty() && !stream->closed();
+        bool clean = body_sent && stream->buffered().empty() && !stream->closed();
+        bool keep = reusable && clean;
+        co_return keep;
     } catch (const StreamClosedError& error) {
         throw HTTPConnectionError(context->target.url_text,
                                   "connection to " + describe_peer(context->target) +
