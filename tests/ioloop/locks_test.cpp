@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
+#include <random>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -932,4 +934,95 @@ TEST_CASE("Destroying a primitive with waiters resumes them with OperationCancel
               History{"condition:cancelled", "condition-timed:cancelled", "lock:cancelled"});
     };
     gale::test::run(body());
+}
+
+// ---------------------------------------------------------------------------------------
+// Random interleavings: whatever mix of acquisitions, timeouts and cancellations, units are
+// conserved, never exceed the initial value, and are never left free while a task waits.
+
+namespace {
+
+std::optional<gale::IOLoop::Duration> random_timeout(std::minstd_rand& random) {
+    switch (random() % 3) {
+        case 0:
+            return std::nullopt;
+        case 1:
+            return 0ms;
+        default:
+            return 1ms;
+    }
+}
+
+// Acquires, holds for `hold_turns` iterations, releases through the guard.
+gale::Task<void> random_holder(gale::Semaphore& semaphore, std::size_t& holding, int hold_turns,
+                               std::optional<gale::IOLoop::Duration> timeout) {
+    try {
+        gale::Semaphore::Guard guard;
+        if (timeout) {
+            guard = co_await semaphore.acquire(*timeout);
+        } else {
+            guard = co_await semaphore.acquire();
+        }
+        ++holding;
+        struct Count {
+            std::size_t& holding;
+            ~Count() { --holding; }
+        } count{holding};
+        co_await gale::sleep(std::chrono::microseconds(hold_turns * 300));
+    } catch (const gale::TimeoutError&) {
+    } catch (const gale::OperationCancelled&) {
+    }
+}
+
+gale::Task<void> exercise_semaphore(unsigned seed) {
+    std::minstd_rand random(seed);
+    const std::size_t initial = random() % 3;
+    gale::BoundedSemaphore semaphore(static_cast<std::ptrdiff_t>(initial));
+    std::size_t holding = 0;
+    std::vector<std::unique_ptr<gale::TaskGroup>> groups;
+    for (int step = 0; step < 300; ++step) {
+        switch (random() % 5) {
+            case 0:
+            case 1:
+                groups.push_back(std::make_unique<gale::TaskGroup>());
+                groups.back()->spawn(random_holder(
+                    semaphore, holding, static_cast<int>(random() % 3), random_timeout(random)));
+                break;
+            case 2:
+                if (!groups.empty()) {
+                    groups[random() % groups.size()]->cancel();
+                }
+                break;
+            case 3:
+                co_await turns(1);
+                break;
+            default:
+                if (random() % 4 == 0) {
+                    co_await gale::sleep(1ms);
+                }
+                break;
+        }
+        CHECK(semaphore.value() + holding <= initial);
+        if (semaphore.value() > 0) {
+            CHECK(semaphore.waiter_count() == 0);
+        }
+    }
+    for (auto& group : groups) {
+        group->cancel();
+    }
+    for (auto& group : groups) {
+        co_await group->join();
+    }
+    CHECK(holding == 0);
+    CHECK(semaphore.value() == initial);
+    CHECK(semaphore.waiter_count() == 0);
+}
+
+}  // namespace
+
+TEST_CASE("Random interleavings conserve semaphore units", "[locks][random]") {
+    for (unsigned seed = 1; seed <= 60; ++seed) {
+        INFO("seed " << seed);
+        gale::test::run(exercise_semaphore(seed));
+    }
 }

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -814,4 +815,142 @@ TEST_CASE("Destroying a queue with waiters resumes them with OperationCancelled"
         CHECK(history == History{"get:cancelled", "get-timed:cancelled", "put:cancelled"});
     };
     gale::test::run(body());
+}
+
+// ---------------------------------------------------------------------------------------
+// Random interleavings: whatever mix of gets, puts, timeouts and cancellations, every item
+// accepted is taken exactly once, and no item refused is taken.
+
+namespace {
+
+struct Ledger {
+    std::vector<int> accepted;  // items a put or try_put placed
+    std::vector<int> refused;   // items of puts that timed out, were cancelled or were refused
+    std::vector<int> taken;     // items a get or try_get returned
+};
+
+std::optional<gale::IOLoop::Duration> random_timeout(std::minstd_rand& random) {
+    switch (random() % 3) {
+        case 0:
+            return std::nullopt;
+        case 1:
+            return 0ms;
+        default:
+            return 1ms;
+    }
+}
+
+template <class Q>
+gale::Task<void> random_getter(Q& queue, Ledger& ledger,
+                               std::optional<gale::IOLoop::Duration> timeout) {
+    try {
+        int item = 0;
+        if (timeout) {
+            item = co_await queue.get(*timeout);
+        } else {
+            item = co_await queue.get();
+        }
+        ledger.taken.push_back(item);
+    } catch (const gale::TimeoutError&) {
+    } catch (const gale::OperationCancelled&) {
+    }
+}
+
+template <class Q>
+gale::Task<void> random_putter(Q& queue, Ledger& ledger, int item,
+                               std::optional<gale::IOLoop::Duration> timeout) {
+    try {
+        if (timeout) {
+            co_await queue.put(item, *timeout);
+        } else {
+            co_await queue.put(item);
+        }
+        ledger.accepted.push_back(item);
+    } catch (const gale::TimeoutError&) {
+        ledger.refused.push_back(item);
+    } catch (const gale::OperationCancelled&) {
+        ledger.refused.push_back(item);
+    }
+}
+
+template <class Q>
+gale::Task<void> exercise_queue(unsigned seed) {
+    std::minstd_rand random(seed);
+    Q queue(static_cast<std::ptrdiff_t>(random() % 4));
+    Ledger ledger;
+    std::vector<std::unique_ptr<gale::TaskGroup>> groups;
+    int next_item = 0;
+    for (int step = 0; step < 300; ++step) {
+        switch (random() % 9) {
+            case 0:
+            case 1:
+                groups.push_back(std::make_unique<gale::TaskGroup>());
+                groups.back()->spawn(random_getter(queue, ledger, random_timeout(random)));
+                break;
+            case 2:
+            case 3:
+                groups.push_back(std::make_unique<gale::TaskGroup>());
+                groups.back()->spawn(
+                    random_putter(queue, ledger, next_item++, random_timeout(random)));
+                break;
+            case 4: {
+                int item = next_item++;
+                int moved = item;
+                (queue.try_put(std::move(moved)) ? ledger.accepted : ledger.refused)
+                    .push_back(item);
+                break;
+            }
+            case 5:
+                if (auto item = queue.try_get()) {
+                    ledger.taken.push_back(*item);
+                }
+                break;
+            case 6:
+                if (!groups.empty()) {
+                    groups[random() % groups.size()]->cancel();
+                }
+                break;
+            case 7:
+                co_await turns(1);
+                break;
+            default:
+                if (random() % 4 == 0) {
+                    co_await gale::sleep(1ms);
+                }
+                break;
+        }
+        if (queue.getter_count() > 0) {
+            CHECK(queue.empty());
+        }
+        if (queue.putter_count() > 0) {
+            CHECK(queue.full());
+        }
+    }
+    for (auto& group : groups) {
+        group->cancel();
+    }
+    for (auto& group : groups) {
+        co_await group->join();
+    }
+    while (auto item = queue.try_get()) {
+        ledger.taken.push_back(*item);
+    }
+    CHECK(queue.getter_count() == 0);
+    CHECK(queue.putter_count() == 0);
+    CHECK(queue.unfinished_tasks() == ledger.accepted.size());
+    CHECK(ledger.accepted.size() + ledger.refused.size() == static_cast<std::size_t>(next_item));
+    std::sort(ledger.accepted.begin(), ledger.accepted.end());
+    std::sort(ledger.taken.begin(), ledger.taken.end());
+    CHECK(ledger.taken == ledger.accepted);
+}
+
+}  // namespace
+
+TEST_CASE("Random interleavings lose and duplicate no item", "[queues][random]") {
+    for (unsigned seed = 1; seed <= 40; ++seed) {
+        INFO("seed " << seed);
+        gale::test::run(exercise_queue<gale::Queue<int>>(seed));
+        gale::test::run(exercise_queue<gale::LifoQueue<int>>(seed));
+        gale::test::run(exercise_queue<gale::PriorityQueue<int>>(seed));
+    }
 }
