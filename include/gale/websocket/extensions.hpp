@@ -9,9 +9,18 @@
 /// quoted), or when it cannot meet the server's `client_max_window_bits` below 15 because it
 /// lacks the `client_max_window_bits` parameter.
 ///
+/// The server echoes a client's `client_no_context_takeover` hint: the client does not keep
+/// its context anyway, and saying so lets the server release its decompressor between
+/// messages. It answers `server_max_window_bits` when the client asked or the server's own
+/// limit is below 15, and `client_max_window_bits` only when the offer has it and the agreed
+/// value is below 15.
+///
 /// Client: `deflate_offer` writes the offer; `accept_deflate_response` checks the server's
 /// answer against it (unknown or repeated parameters, invalid values, a window larger than
-/// requested: `InvalidUpgradeResponse`) and yields the agreed parameters.
+/// requested: `InvalidUpgradeResponse`) and yields the agreed parameters. A response that
+/// leaves out something the client requested (`server_no_context_takeover`, its
+/// `server_max_window_bits`) is taken at its word rather than refused: the client then keeps
+/// its inflate context and a full window, which decodes whatever the server sends.
 
 #include <gale/websocket/deflate.hpp>
 #include <gale/websocket/protocol.hpp>
