@@ -43,15 +43,7 @@ int base64_value(char character) noexcept {
 }
 
 bool lists_token(std::optional<std::string_view> value, std::string_view token) {
-    if (!value) {
-        return false;
-    }
-    for (std::string_view element : split_list(*value)) {
-        if (equals_ignoring_case(element, token)) {
-            return true;
-        }
-    }
-    return false;
+    return value && list_contains_token(*value, token);
 }
 
 std::string quoted(std::optional<std::string_view> value) {

@@ -1,10 +1,16 @@
 #pragma once
-// HTTP token helpers for the handshake and extension headers (RFC 9110 §5.6).
+// HTTP token helpers for the handshake and extension headers (RFC 9110 §5.6); case-insensitive
+// comparison and token lists come from gale/http/headers.hpp.
+
+#include <gale/http/headers.hpp>
 
 #include <string_view>
 #include <vector>
 
 namespace gale::websocket {
+
+using http::equals_ignoring_case;
+using http::list_contains_token;
 
 // tchar: "!#$%&'*+-.^_`|~", digits and letters.
 constexpr bool is_token_char(char character) noexcept {
@@ -21,23 +27,6 @@ constexpr bool is_token(std::string_view text) noexcept {
     }
     for (char character : text) {
         if (!is_token_char(character)) {
-            return false;
-        }
-    }
-    return true;
-}
-
-constexpr char to_lower_ascii(char character) noexcept {
-    return character >= 'A' && character <= 'Z' ? static_cast<char>(character - 'A' + 'a')
-                                                : character;
-}
-
-constexpr bool equals_ignoring_case(std::string_view left, std::string_view right) noexcept {
-    if (left.size() != right.size()) {
-        return false;
-    }
-    for (std::size_t index = 0; index < left.size(); ++index) {
-        if (to_lower_ascii(left[index]) != to_lower_ascii(right[index])) {
             return false;
         }
     }

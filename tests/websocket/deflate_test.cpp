@@ -10,18 +10,11 @@
 #include "websocket/test_frames.hpp"
 
 using namespace gale::websocket;
+using gale::websocket::test::bytes;
 using gale::websocket::test::random_bytes;
 using gale::websocket::test::sample_text;
 
 namespace {
-
-std::string bytes(std::initializer_list<int> values) {
-    std::string result;
-    for (int value : values) {
-        result.push_back(static_cast<char>(value));
-    }
-    return result;
-}
 
 constexpr std::size_t unlimited = std::size_t{1} << 40;
 
@@ -52,26 +45,39 @@ std::optional<Violation> inflate_violation(MessageDecompressor& decompressor,
     return std::nullopt;
 }
 
-// Inflates with zlib directly at exactly `window_bits` (zlib accepts 8 for inflating).
-bool zlib_inflates(std::string payload, int window_bits, std::string& out) {
-    z_stream stream{};
-    if (inflateInit2(&stream, -window_bits) != Z_OK) {
-        return false;
+// zlib's inflate at exactly `window_bits` (it accepts 8 for inflating), fed message after
+// message, with a small output buffer so that matches must resolve from its window.
+class RawInflater {
+  public:
+    explicit RawInflater(int window_bits) { REQUIRE(inflateInit2(&stream_, -window_bits) == Z_OK); }
+    ~RawInflater() { inflateEnd(&stream_); }
+    RawInflater(const RawInflater&) = delete;
+    RawInflater& operator=(const RawInflater&) = delete;
+
+    // The message, or none when zlib refuses the data.
+    std::optional<std::string> inflate_message(std::string payload) {
+        payload += std::string("\x00\x00\xff\xff", 4);
+        stream_.next_in = reinterpret_cast<Bytef*>(payload.data());
+        stream_.avail_in = static_cast<uInt>(payload.size());
+        std::string out;
+        char chunk[100];
+        int result = Z_OK;
+        do {
+            stream_.next_out = reinterpret_cast<Bytef*>(chunk);
+            stream_.avail_out = sizeof chunk;
+            result = inflate(&stream_, Z_SYNC_FLUSH);
+            out.append(chunk, sizeof chunk - stream_.avail_out);
+        } while (result == Z_OK && (stream_.avail_in > 0 || stream_.avail_out == 0));
+        if (result != Z_OK && result != Z_BUF_ERROR) {
+            return std::nullopt;
+        }
+        return out;
     }
-    payload += std::string("\x00\x00\xff\xff", 4);
-    stream.next_in = reinterpret_cast<Bytef*>(payload.data());
-    stream.avail_in = static_cast<uInt>(payload.size());
-    char chunk[100];  // a small output buffer: matches must resolve from the window itself
-    int result = Z_OK;
-    while (result == Z_OK && (stream.avail_in > 0 || stream.avail_out == 0)) {
-        stream.next_out = reinterpret_cast<Bytef*>(chunk);
-        stream.avail_out = sizeof chunk;
-        result = inflate(&stream, Z_SYNC_FLUSH);
-        out.append(chunk, sizeof chunk - stream.avail_out);
-    }
-    inflateEnd(&stream);
-    return result == Z_OK || result == Z_BUF_ERROR;
-}
+    void reset() { inflateReset(&stream_); }
+
+  private:
+    z_stream stream_{};
+};
 
 }  // namespace
 
@@ -151,37 +157,14 @@ TEST_CASE("window 8 compresses with 9 bits yet inflates with a 256-byte window",
     for (bool takeover : {true, false}) {
         MessageCompressor compressor(
             CompressorSettings{.window_bits = 8, .context_takeover = takeover});
-        std::string stream_out;
-        // zlib with exactly 8 bits, fed message after message through one stream.
-        z_stream stream{};
-        REQUIRE(inflateInit2(&stream, -8) == Z_OK);
+        RawInflater inflater(8);
         for (int round = 0; round < 3; ++round) {
-            std::string payload = compressor.compress(text);
-            payload += std::string("\x00\x00\xff\xff", 4);
-            std::string out;
-            stream.next_in = reinterpret_cast<Bytef*>(payload.data());
-            stream.avail_in = static_cast<uInt>(payload.size());
-            char chunk[100];
-            int result = Z_OK;
-            do {
-                stream.next_out = reinterpret_cast<Bytef*>(chunk);
-                stream.avail_out = sizeof chunk;
-                result = inflate(&stream, Z_SYNC_FLUSH);
-                out.append(chunk, sizeof chunk - stream.avail_out);
-            } while (result == Z_OK && (stream.avail_in > 0 || stream.avail_out == 0));
-            CHECK((result == Z_OK || result == Z_BUF_ERROR));
-            CHECK(out == text);
+            CHECK(inflater.inflate_message(compressor.compress(text)) == text);
             if (!takeover) {
-                inflateReset(&stream);
+                inflater.reset();
             }
         }
-        inflateEnd(&stream);
     }
-    // The same check through the helper, for a single message.
-    MessageCompressor single(CompressorSettings{.window_bits = 8});
-    std::string out;
-    CHECK(zlib_inflates(single.compress(text), 8, out));
-    CHECK(out == text);
 }
 
 TEST_CASE("context takeover makes repeated messages small; no takeover keeps them equal",

@@ -11,6 +11,7 @@
 #include <set>
 
 using namespace gale::websocket;
+using gale::websocket::test::bytes;
 using gale::websocket::test::client_frame;
 using gale::websocket::test::raw_frame;
 using gale::websocket::test::RawFrame;
@@ -27,14 +28,6 @@ FrameParser server_parser(bool rsv1_allowed = false, std::uint64_t max_payload =
 
 FrameParser client_parser() {
     return FrameParser(FrameRules{.role = Role::client});
-}
-
-std::string bytes(std::initializer_list<int> values) {
-    std::string result;
-    for (int value : values) {
-        result.push_back(static_cast<char>(value));
-    }
-    return result;
 }
 
 }  // namespace

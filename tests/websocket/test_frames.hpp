@@ -15,6 +15,15 @@ namespace gale::websocket::test {
 
 inline constexpr MaskKey test_key{0x37, 0xfa, 0x21, 0x3d};
 
+// A string of the given byte values: bytes({0x81, 0x05}).
+inline std::string bytes(std::initializer_list<int> values) {
+    std::string result;
+    for (int value : values) {
+        result.push_back(static_cast<char>(value));
+    }
+    return result;
+}
+
 struct RawFrame {
     std::uint8_t first_byte = 0x81;  // FIN + text
     std::string payload;

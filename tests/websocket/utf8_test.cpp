@@ -5,11 +5,14 @@
 
 #include <catch2/catch.hpp>
 
+#include "websocket/test_frames.hpp"
+
 #include <string>
 #include <vector>
 
 using gale::websocket::is_valid_utf8;
 using gale::websocket::Utf8Validator;
+using gale::websocket::test::bytes;
 
 namespace {
 
@@ -21,14 +24,6 @@ struct Sample {
     // the text is only incomplete at its end.
     long first_invalid = -1;
 };
-
-std::string bytes(std::initializer_list<int> values) {
-    std::string result;
-    for (int value : values) {
-        result.push_back(static_cast<char>(value));
-    }
-    return result;
-}
 
 std::vector<Sample> kuhn_samples() {
     return {

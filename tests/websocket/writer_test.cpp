@@ -11,18 +11,11 @@
 #include <thread>
 
 using namespace gale::websocket;
+using gale::websocket::test::bytes;
 using gale::websocket::test::read_all;
 using gale::websocket::test::sample_text;
 
 namespace {
-
-std::string bytes(std::initializer_list<int> values) {
-    std::string result;
-    for (int value : values) {
-        result.push_back(static_cast<char>(value));
-    }
-    return result;
-}
 
 MessageReader reader_for(Role receiver, std::optional<DeflateParameters> deflate = std::nullopt) {
     return MessageReader(ReaderOptions{.role = receiver}, deflate);
