@@ -12,6 +12,9 @@ namespace {
 
 using SystemClock = std::chrono::system_clock;
 
+// RFC 6265bis §5.5: no cookie lives longer than 400 days.
+constexpr long long max_lifetime = 400LL * 24 * 3600;
+
 std::string_view trim(std::string_view text) {
     while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
         text.remove_prefix(1);
@@ -126,6 +129,9 @@ std::optional<SystemClock::time_point> parse_cookie_date(std::string_view text) 
     fields.tm_min = minute;
     fields.tm_sec = second;
     std::time_t time = timegm(&fields);
+    // Far past and far future dates do not fit the clock: the past is simply expired, and the
+    // future is capped by the caller anyway.
+    time = std::clamp<std::time_t>(time, 0, std::time_t{7'000'000'000});  // 1970 .. 2191
     return SystemClock::from_time_t(time);
 }
 
@@ -218,8 +224,9 @@ bool CookieJar::set_cookie(const web::Url& url, std::string_view set_cookie) {
                 std::all_of(digits.begin(), digits.end(),
                             [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
                 long long seconds = std::stoll(std::string(digits));
-                max_age_expiry = negative || seconds == 0 ? SystemClock::time_point::min()
-                                                          : now + std::chrono::seconds(seconds);
+                max_age_expiry = negative || seconds == 0
+                                     ? SystemClock::time_point::min()
+                                     : now + std::chrono::seconds(std::min(seconds, max_lifetime));
             }
         } else if (name == "domain") {
             std::string_view domain = value;
@@ -239,6 +246,9 @@ bool CookieJar::set_cookie(const web::Url& url, std::string_view set_cookie) {
     }
     if (max_age_expiry) {
         cookie.expires = max_age_expiry;  // Max-Age wins over Expires
+    }
+    if (cookie.expires && *cookie.expires > now + std::chrono::seconds(max_lifetime)) {
+        cookie.expires = now + std::chrono::seconds(max_lifetime);  // RFC 6265bis: 400 days
     }
     const std::string& host = url.host;
     if (!domain_attribute.empty()) {

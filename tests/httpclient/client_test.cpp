@@ -716,3 +716,25 @@ TEST_CASE("a jar's cookies follow a cross-origin redirect; the caller's do not",
     };
     gale::test::run(body());
 }
+
+TEST_CASE("callbacks see only the final response of a redirect chain", "[httpclient][streaming]") {
+    auto body = []() -> gale::Task<void> {
+        LocalServer server;
+        AsyncHTTPClient client;
+        std::vector<std::string> status_lines;
+        std::string streamed;
+        Request request(server.url("/redirect/2"));
+        request.header_callback = [&status_lines](std::string_view line) {
+            if (line.starts_with("HTTP/")) {
+                status_lines.emplace_back(line);
+            }
+        };
+        request.streaming_callback = [&streamed](std::string_view chunk) { streamed += chunk; };
+        Response response = co_await client.fetch(std::move(request));
+        CHECK(status_lines == std::vector<std::string>{"HTTP/1.1 200 OK\r\n"});
+        CHECK(streamed == "done");
+        CHECK(response.body.empty());
+        CHECK(response.redirects == 2);
+    };
+    gale::test::run(body());
+}

@@ -85,3 +85,19 @@ TEST_CASE("cookie jar: malformed values are ignored and limits hold", "[httpclie
     jar.clear();
     CHECK(jar.size() == 0);
 }
+
+TEST_CASE("cookie jar: expiry is capped at 400 days, absurd dates do not overflow",
+          "[httpclient][cookies]") {
+    CookieJar jar;
+    Url page = Url::parse("http://example.com/");
+    CHECK(jar.set_cookie(page, "far=1; Expires=Wed, 21-Oct-6920 07:28:00 GMT"));
+    CHECK(jar.set_cookie(page, "long=1; Max-Age=999999999999"));
+    CHECK(jar.set_cookie(page, "ancient=1; Expires=Mon, 01 Jan 1601 00:00:00 GMT"));
+    auto limit = std::chrono::system_clock::now() + std::chrono::hours(24 * 401);
+    auto stored = jar.cookies();
+    REQUIRE(stored.size() == 2);
+    for (const auto& cookie : stored) {
+        REQUIRE(cookie.expires.has_value());
+        CHECK(*cookie.expires < limit);
+    }
+}
