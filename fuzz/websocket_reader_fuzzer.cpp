@@ -5,7 +5,8 @@
 // non-minimal length option, a chunk size); the rest is the peer's bytes. Invariants besides
 // "no crash, no leak, no sanitizer report": `consumed` never exceeds the input, messages stay
 // within the size limit, text messages are valid UTF-8, violation reasons fit a close frame,
-// and reading in chunks reports exactly what reading everything at once does.
+// and reading in chunks reports exactly what reading everything at once does (but for a peer
+// that exceeds the agreed deflate window, see below).
 #include <gale/websocket/reader.hpp>
 #include <gale/websocket/utf8.hpp>
 
@@ -61,7 +62,8 @@ std::vector<Event> read_in_chunks(MessageReader reader, std::string_view wire, s
                 check(is_valid_utf8(event.payload));
             } else if (result.event == ReadEvent::violation) {
                 event.code = reader.violation().code;
-                check(reader.violation().reason.size() <= max_close_reason_size);
+                event.payload = reader.violation().reason;
+                check(event.payload.size() <= max_close_reason_size);
                 events.push_back(event);
                 return events;
             } else {
@@ -74,6 +76,11 @@ std::vector<Event> read_in_chunks(MessageReader reader, std::string_view wire, s
             return events;
         }
     }
+}
+
+bool reaches_too_far(const std::vector<Event>& events) {
+    return !events.empty() && events.back().kind == ReadEvent::violation &&
+           events.back().payload.find("too far back") != std::string::npos;
 }
 
 }  // namespace
@@ -100,6 +107,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::vector<Event> whole = read_in_chunks(MessageReader(options, deflate), wire,
                                                     std::max<std::size_t>(wire.size(), 1));
     const std::vector<Event> chunked = read_in_chunks(MessageReader(options, deflate), wire, chunk);
-    check(whole == chunked);
+    if (whole != chunked) {
+        // zlib resolves a match from its output buffer when it can, so a peer that reaches
+        // further back than the agreed window (below 15 bits) may be caught or not depending
+        // on how its bytes are split. That is the one allowed difference.
+        check(deflate && deflate->client_max_window_bits < 15 &&
+              (reaches_too_far(whole) || reaches_too_far(chunked)));
+    }
     return 0;
 }

@@ -270,6 +270,9 @@ std::optional<Violation> MessageDecompressor::inflate_into(std::string_view data
         const int result = inflate(&stream, Z_SYNC_FLUSH);
         const std::size_t produced = chunk.size() - stream.avail_out;
         if (produced > max_size || out.size() > max_size - produced) {
+            // Keep what fits: the caller checks it (UTF-8) before reporting, so that errors
+            // come in the order of the data however its bytes were split.
+            out.append(chunk.data(), std::min(produced, max_size - std::min(out.size(), max_size)));
             return Violation{CloseCode::message_too_big,
                              fmt::format("message exceeds the limit of {} bytes after "
                                          "decompression",

@@ -99,13 +99,19 @@ std::optional<Violation> MessageAssembler::add_payload(std::string_view bytes) {
     return validate_new_text();
 }
 
+// The first error in the order of the data: text that inflated before the decompressor failed
+// is checked first, so the outcome does not depend on how the payload was split.
+std::optional<Violation> MessageAssembler::first_violation(std::optional<Violation> decompression) {
+    if (auto violation = validate_new_text()) {
+        return violation;
+    }
+    return decompression;
+}
+
 std::optional<Violation> MessageAssembler::add_compressed(std::string_view bytes) {
     if (!masked_) {
         frame_position_ += bytes.size();
-        if (auto violation = decompressor_->decompress(bytes, message_, max_message_size_)) {
-            return violation;
-        }
-        return validate_new_text();
+        return first_violation(decompressor_->decompress(bytes, message_, max_message_size_));
     }
     // Unmask a piece at a time into a scratch buffer: the input may not be written to.
     std::array<char, 8 * 1024> unmasked;
@@ -114,11 +120,8 @@ std::optional<Violation> MessageAssembler::add_compressed(std::string_view bytes
         copy_masked(bytes.substr(0, size), unmasked.data(), mask_key_, frame_position_);
         frame_position_ += size;
         bytes.remove_prefix(size);
-        if (auto violation = decompressor_->decompress(std::string_view(unmasked.data(), size),
-                                                       message_, max_message_size_)) {
-            return violation;
-        }
-        if (auto violation = validate_new_text()) {
+        if (auto violation = first_violation(decompressor_->decompress(
+                std::string_view(unmasked.data(), size), message_, max_message_size_))) {
             return violation;
         }
     }
@@ -147,10 +150,8 @@ std::optional<Violation> MessageAssembler::end_frame() {
         return std::nullopt;
     }
     if (compressed_) {
-        if (auto violation = decompressor_->finish_message(message_, max_message_size_)) {
-            return violation;
-        }
-        if (auto violation = validate_new_text()) {
+        if (auto violation =
+                first_violation(decompressor_->finish_message(message_, max_message_size_))) {
             return violation;
         }
     }

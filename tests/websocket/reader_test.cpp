@@ -651,3 +651,33 @@ TEST_CASE("RSV1 without negotiation is 1002 even when the frame would inflate",
     check_fails_with(client_frame(text, compressor.compress("Hello"), true, 0x40),
                      CloseCode::protocol_error);
 }
+
+TEST_CASE("compressed text: the first error in the data wins, however it is split",
+          "[reader][deflate]") {
+    const DeflateParameters agreed;
+    auto read_as_server = [&](const std::string& wire, std::size_t chunk, std::uint64_t limit) {
+        MessageReader reader(ReaderOptions{.role = Role::server, .max_message_size = limit},
+                             agreed);
+        return read_all(reader, wire, chunk);
+    };
+    // Invalid UTF-8 that inflates before the compressed data turns corrupt.
+    MessageCompressor compressor = make_compressor(Role::client, agreed);
+    const std::string corrupt_after_bad_text = client_frame(text,
+                                                            compressor.compress("ab\xff"
+                                                                                "cd") +
+                                                                "\xff\xff\xff",
+                                                            true, 0x40);
+    // Invalid UTF-8 at the start of a message that inflates beyond the limit.
+    MessageCompressor fresh = make_compressor(Role::client, agreed);
+    const std::string too_big_after_bad_text =
+        client_frame(text, fresh.compress("\xff" + std::string(100000, 'a')), true, 0x40);
+    for (const std::string* wire : {&corrupt_after_bad_text, &too_big_after_bad_text}) {
+        for (std::size_t chunk : chunk_sizes) {
+            INFO("chunk size " << chunk);
+            const Transcript transcript = read_as_server(*wire, chunk, 50000);
+            REQUIRE(transcript.failed());
+            CHECK(transcript.failure_code() == CloseCode::invalid_payload);
+            CHECK_THAT(transcript.events.back().payload, Catch::Contains("UTF-8"));
+        }
+    }
+}

@@ -11,7 +11,10 @@
 /// agreed `*_max_window_bits=8` compresses with 9 bits. That is safe: zlib never emits a
 /// match more than window size - 262 bytes back, i.e. 250 bytes with 9 bits, within what a
 /// peer with a 256-byte window can resolve. The decompressor uses at least 9 bits as well (a
-/// larger window than the sender's never hurts).
+/// larger window than the sender's never hurts). It keeps only the agreed window between
+/// calls (that is the memory the agreement saves); zlib still resolves a match from output it
+/// produced in the same call, so a peer that reaches further back than it agreed is refused
+/// (1007, "invalid distance too far back") or not depending on how its bytes arrive.
 ///
 /// Memory: a compressor that keeps its context holds zlib's deflate state (about 256 KiB at
 /// window 15, memLevel 8) from its first message on; one without context takeover borrows a

@@ -70,6 +70,7 @@ class MessageAssembler {
     std::optional<Violation> start_message(const FrameHeader& header);
     std::optional<Violation> add_compressed(std::string_view bytes);
     std::optional<Violation> validate_new_text();
+    std::optional<Violation> first_violation(std::optional<Violation> decompression);
     void reserve_for(std::uint64_t payload_length);
 
     std::uint64_t max_message_size_;
