@@ -39,7 +39,7 @@ gale::Task<long> crawl() {
         co_await urls.put("https://example.com/page/" + std::to_string(page));
     }
     co_await urls.join(10s);  // every URL processed, or TimeoutError
-    workers.cancel();          // the workers wait in get(): cancel them
+    workers.cancel();         // the workers wait in get(): cancel them
     co_await workers.join();
     co_return total;
 }

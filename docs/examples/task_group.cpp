@@ -24,8 +24,8 @@ gale::Task<void> main_task() {
         group.spawn(worker(id));
     }
     co_await gale::sleep(35ms);
-    group.cancel();          // every worker's pending sleep throws OperationCancelled
-    co_await group.join();   // returns once all have unwound
+    group.cancel();         // every worker's pending sleep throws OperationCancelled
+    co_await group.join();  // returns once all have unwound
 }
 
 int main() {
