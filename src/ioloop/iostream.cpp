@@ -189,6 +189,15 @@ void StreamCore::request_flush() {
     retain(this);
 }
 
+void StreamCore::enqueue(std::shared_ptr<const std::string> data) {
+    if (tls) {
+        enqueue(std::string_view(*data));  // encrypted per connection: no sharing
+        return;
+    }
+    output.push(std::move(data));
+    request_flush();
+}
+
 void StreamCore::enqueue(std::string_view data) {
     if (tls) {
         enqueue(std::string(data));
@@ -633,6 +642,16 @@ WriteAwaitable IOStream::write(std::string_view data) {
     return WriteAwaitable(core_, core_->options.write_high_water, core_->options.write_low_water);
 }
 
+WriteAwaitable IOStream::write(std::shared_ptr<const std::string> data) {
+    if (core_->closing || core_->failure) {
+        throw core_->closed_error();
+    }
+    if (data) {
+        core_->enqueue(std::move(data));
+    }
+    return WriteAwaitable(core_, core_->options.write_high_water, core_->options.write_low_water);
+}
+
 Task<void> IOStream::flush() {
     return flush_impl(core_);
 }
@@ -670,7 +689,8 @@ void IOStream::set_close_callback(Callback callback) {
 }
 
 void IOStream::set_close_scope(CancellationScope* scope) noexcept {
-    if (scope != nullptr && (core_->user_visible_closed() || core_->peer_closed || core_->failure)) {
+    if (scope != nullptr &&
+        (core_->user_visible_closed() || core_->peer_closed || core_->failure)) {
         scope->cancel();
         return;
     }

@@ -54,6 +54,7 @@ class StreamCore final : public FlushTarget {
     // --- writing
     void enqueue(std::string data);
     void enqueue(std::string_view data);
+    void enqueue(std::shared_ptr<const std::string> data);
     std::size_t pending_output() const noexcept { return output.size(); }
     void flush_pending_output() noexcept override;
 

@@ -104,3 +104,21 @@ TEST_CASE("a reset by the peer is reported as an error", "[iostream]") {
     };
     gale::test::run(body());
 }
+
+TEST_CASE("a shared buffer is written to several streams without copies", "[iostream]") {
+    auto body = []() -> gale::Task<void> {
+        auto first = make_pair();
+        auto second = make_pair();
+        auto frame = std::make_shared<const std::string>(std::string(100'000, 'f'));
+        co_await first.left.write("a");
+        co_await first.left.write(frame);
+        co_await first.left.write("z");  // after a shared chunk: not coalesced into it
+        co_await second.left.write(frame);
+        std::string one = co_await first.right.read_bytes(100'002);
+        std::string two = co_await second.right.read_bytes(100'000);
+        CHECK(one == "a" + *frame + "z");
+        CHECK(two == *frame);
+        CHECK(frame.use_count() == 1);  // both streams released it once sent
+    };
+    gale::test::run(body());
+}

@@ -205,6 +205,9 @@ class IOStream {
     WriteAwaitable write(std::string data);
     WriteAwaitable write(std::string_view data);
     WriteAwaitable write(const char* data) { return write(std::string_view(data)); }
+    /// Queues a shared, immutable buffer without copying it (one broadcast frame written to
+    /// many streams). The buffer is kept alive until it has been sent.
+    WriteAwaitable write(std::shared_ptr<const std::string> data);
     /// Waits until everything queued has been handed to the kernel.
     Task<void> flush();
     /// Bytes queued and not yet sent.
