@@ -127,8 +127,8 @@ void Decompressor::decompress(std::string_view data, std::string& out) {
         std::size_t produced = sizeof buffer - stream.avail_out;
         state.produced += produced;
         if (state.produced > state.max_output) {
-            throw DecompressionError("decompressed data larger than " +
-                                     std::to_string(state.max_output) + " bytes");
+            throw DecompressedTooLarge("decompressed data larger than " +
+                                       std::to_string(state.max_output) + " bytes");
         }
         out.append(buffer, produced);
         if (result == Z_STREAM_END) {

@@ -424,9 +424,12 @@ Task<std::string> Connection::read_body_chunk(std::size_t max_bytes) {
         std::string piece = co_await read_body_piece(max_bytes);
         try {
             request_decompressor_->decompress(piece, decompressed_pending_);
+        } catch (const DecompressedTooLarge& error) {
+            close_after_ = true;
+            throw HTTPError(413, error.what());
         } catch (const DecompressionError& error) {
             close_after_ = true;
-            throw HTTPError(error.what()[0] == 'd' ? 413 : 400, error.what());
+            throw HTTPError(400, error.what());
         }
     }
     std::string result =

@@ -215,7 +215,7 @@ class BodyReader {
     }
     [[noreturn]] void fail_decompression(const http::DecompressionError& error) {
         std::string_view message = error.what();
-        if (message.starts_with("decompressed data larger")) {
+        if (dynamic_cast<const http::DecompressedTooLarge*>(&error) != nullptr) {
             throw HTTPBodyTooLargeError(context_->target.url_text,
                                         "decompressed body of " + context_->target.url_text +
                                             " exceeds max_body_size (" +

@@ -10,10 +10,17 @@
 
 namespace gale::http {
 
-/// Decompressed data would exceed the limit, or the input is not valid compressed data.
+/// The input is not valid compressed data (or decompressed data would exceed the limit: the
+/// subclass `DecompressedTooLarge`).
 class DecompressionError : public Error {
   public:
     using Error::Error;
+};
+
+/// Decompressed data would exceed the decompressor's `max_output` (a decompression bomb).
+class DecompressedTooLarge : public DecompressionError {
+  public:
+    using DecompressionError::DecompressionError;
 };
 
 /// Streaming gzip compressor (Content-Encoding: gzip).
