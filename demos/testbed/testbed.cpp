@@ -3,15 +3,20 @@
 //
 //   testbed --port P [--address 127.0.0.1] [--static-dir DIR] [--threads N]
 //           [--max-body BYTES] [--max-header BYTES] [--header-timeout S] [--idle-timeout S]
-//           [--body-timeout S]
+//           [--body-timeout S] [--ws-max-message BYTES]
 //
 // GET /plaintext, GET /json, POST|PUT /echo, GET /headers, GET /status/{code},
 // GET /redirect/{n}, GET /delay/{ms}, GET /stream/{n}?delay_ms=D, GET /bytes/{n},
 // GET /static/<path>, GET /cookies/set?k=v, GET /cookies, GET|POST /form.
+// WebSocket: /ws (echo, same message type; permessage-deflate when offered; messages up to
+// --ws-max-message bytes, 16 MiB by default) and /broadcast (each message goes to every other
+// /broadcast connection of the thread).
 
 #include <gale/web/application.hpp>
 #include <gale/web/escape.hpp>
 #include <gale/web/signed_value.hpp>
+#include <gale/web/websocket_handler.hpp>
+#include <gale/websocket/broadcast.hpp>
 
 #include <openssl/rand.h>
 
@@ -234,6 +239,52 @@ class FormHandler : public RequestHandler {
     }
 };
 
+// WebSocket echo: each message back as the same type. A test target, so any Origin is fine.
+class WebSocketEchoHandler : public gale::web::WebSocketHandler {
+  public:
+    explicit WebSocketEchoHandler(std::size_t max_message) : max_message_(max_message) {}
+
+    gale::web::WebSocketOptions websocket_options() override {
+        gale::web::WebSocketOptions options;
+        options.compression = true;
+        options.max_message_size = max_message_;
+        return options;
+    }
+    bool check_origin(std::string_view) override { return true; }
+    Task<void> on_message(std::string message, bool binary) override {
+        co_await write_message(std::move(message), binary);
+    }
+
+  private:
+    std::size_t max_message_;
+};
+
+// Relays each message to every other /broadcast connection of this thread, encoded once.
+class BroadcastHandler : public gale::web::WebSocketHandler {
+  public:
+    gale::web::WebSocketOptions websocket_options() override {
+        gale::web::WebSocketOptions options;
+        options.compression = true;
+        return options;
+    }
+    bool check_origin(std::string_view) override { return true; }
+    Task<void> open() override {
+        subscribers().subscribe(connection());
+        co_return;
+    }
+    Task<void> on_message(std::string message, bool binary) override {
+        subscribers().publish(message, binary, connection().get());
+        co_return;
+    }
+    void on_close() override { subscribers().unsubscribe(*connection()); }
+
+  private:
+    static gale::websocket::Broadcaster& subscribers() {
+        thread_local gale::websocket::Broadcaster broadcaster;
+        return broadcaster;
+    }
+};
+
 std::string random_secret() {
     unsigned char bytes[32];
     RAND_bytes(bytes, sizeof bytes);
@@ -247,12 +298,12 @@ int main(int argc, char** argv) {
     demo::Arguments arguments(
         argc, argv,
         {"port", "address", "static-dir", "threads", "max-body", "max-header", "header-timeout",
-         "idle-timeout", "body-timeout"},
+         "idle-timeout", "body-timeout", "ws-max-message"},
         {},
         "usage: testbed --port P [--address 127.0.0.1] [--static-dir DIR] [--threads N]\n"
         "               [--max-body BYTES] [--max-header BYTES] [--header-timeout S] "
         "[--idle-timeout S]\n"
-        "               [--body-timeout S]");
+        "               [--body-timeout S] [--ws-max-message BYTES]");
     if (!arguments.has("port")) {
         arguments.fail("--port is required");
     }
@@ -260,6 +311,8 @@ int main(int argc, char** argv) {
     auto threads = static_cast<unsigned>(arguments.number("threads", 1, 1, 256));
     auto max_body = arguments.number("max-body", 64L << 20, 0, 1L << 40);
     auto max_header = arguments.number("max-header", 64L << 10, 1024, 64L << 20);
+    auto ws_max_message =
+        static_cast<std::size_t>(arguments.number("ws-max-message", 16L << 20, 1, 1L << 32));
 
     gale::http::HTTPServerOptions server;
     server.max_body_size = static_cast<std::uint64_t>(max_body);
@@ -282,7 +335,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     try {
         gale::web::serve(
-            [&settings] {
+            [&settings, ws_max_message] {
                 using gale::web::route;
                 return std::make_unique<gale::web::Application>(
                     std::vector<gale::web::Route>{
@@ -298,6 +351,12 @@ int main(int argc, char** argv) {
                         route<SetCookiesHandler>("/cookies/set"),
                         route<CookiesHandler>("/cookies"),
                         route<FormHandler>("/form"),
+                        route<WebSocketEchoHandler>(
+                            "/ws",
+                            [ws_max_message] {
+                                return std::make_unique<WebSocketEchoHandler>(ws_max_message);
+                            }),
+                        route<BroadcastHandler>("/broadcast"),
                     },
                     settings);
             },

@@ -5,6 +5,7 @@
 
 #include <gale/ioloop/log.hpp>
 #include <gale/ioloop/shutdown.hpp>
+#include <gale/web/websocket_handler.hpp>
 
 #include <openssl/evp.h>
 
@@ -305,6 +306,12 @@ std::vector<SocketAddress> Application::listen(std::uint16_t port,
 }
 
 Task<void> Application::shutdown(IOLoop::Duration grace) {
+    for (auto& server : servers_) {
+        server->stop();
+    }
+    // WebSockets are never idle in HTTP's sense: close them (1001) so that they finish their
+    // closing handshakes while the servers drain.
+    close_all_websockets(*this);
     for (auto& server : servers_) {
         co_await server->shutdown(grace);
     }
