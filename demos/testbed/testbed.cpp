@@ -18,7 +18,7 @@
 #include <gale/web/websocket_handler.hpp>
 #include <gale/websocket/broadcast.hpp>
 
-#include <openssl/rand.h>
+#include <sys/random.h>
 
 #include "common/arguments.hpp"
 
@@ -287,7 +287,10 @@ class BroadcastHandler : public gale::web::WebSocketHandler {
 
 std::string random_secret() {
     unsigned char bytes[32];
-    RAND_bytes(bytes, sizeof bytes);
+    // getrandom, not OpenSSL: the plaintext benchmark then never initialises libcrypto (RSS).
+    if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes)) {
+        throw std::runtime_error("getrandom failed");
+    }
     return gale::web::base64_encode(
         std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
 }

@@ -11,9 +11,8 @@
 #include <gale/http/writer.hpp>
 #include <gale/ioloop/log.hpp>
 
-#include <openssl/evp.h>
-
 #include <algorithm>
+#include <cstdint>
 
 namespace gale::web {
 
@@ -42,16 +41,20 @@ std::string clean_argument(std::string_view value) {
     return cleaned.substr(begin, end - begin + 1);
 }
 
-std::string sha1_hex(std::string_view data) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha1(), nullptr);
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string text;
-    for (unsigned int i = 0; i < length; ++i) {
-        text += hex[digest[i] >> 4];
-        text += hex[digest[i] & 15];
+// A 64-bit FNV-1a hash of the body, in hex. An ETag only has to change when the body does;
+// a cryptographic hash would cost more and pull in OpenSSL's initialisation (memory).
+std::string content_etag(std::string_view data) {
+    std::uint64_t hash = 0xcbf29ce484222325ull;
+    for (char c : data) {
+        hash ^= static_cast<unsigned char>(c);
+        hash *= 0x100000001b3ull;
     }
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string text = "\"";
+    for (int shift = 60; shift >= 0; shift -= 4) {
+        text += hex[(hash >> shift) & 15];
+    }
+    text += "-" + std::to_string(data.size()) + "\"";
     return text;
 }
 
@@ -418,7 +421,7 @@ bool RequestHandler::apply_etag() {
         response_->headers().contains("etag")) {
         return false;
     }
-    std::string etag = "\"" + sha1_hex(response_->buffered_body()) + "\"";
+    std::string etag = content_etag(response_->buffered_body());
     response_->headers().set("Etag", etag);
     auto if_none_match = request_->headers().get("if-none-match");
     if (if_none_match && etag_matches(*if_none_match, etag)) {

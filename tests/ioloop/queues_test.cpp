@@ -443,9 +443,12 @@ TEST_CASE("Queue: join waits until two workers marked every item done", "[queues
 TEST_CASE("Queue: join on a queue with nothing unfinished completes at once", "[queues][join]") {
     auto body = []() -> gale::Task<void> {
         gale::Queue<int> queue;
+        const auto start = gale::IOLoop::Clock::now();
         co_await queue.join();
         co_await queue.join();
         co_await queue.join(0ms);
+        CHECK(queue.unfinished_tasks() == 0);
+        CHECK(gale::IOLoop::Clock::now() - start < 1s);
     };
     gale::test::run(body());
 }

@@ -50,7 +50,7 @@ struct IOLoopOptions {
     /// Receive buffers shared by all connections of the loop (io_uring provided buffers; the
     /// epoll backend uses one buffer of `receive_buffer_size`). Idle connections hold none.
     unsigned receive_buffer_count = 128;
-    std::size_t receive_buffer_size = 16 * 1024;
+    std::size_t receive_buffer_size = 8 * 1024;
     /// Log the backend in use when the loop starts.
     bool log_backend = true;
 };
