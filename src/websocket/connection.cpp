@@ -156,7 +156,7 @@ Task<void> Connection::answer_ping() {
 }
 
 // The peer's close frame: answer it (unless we started), then end the TCP connection — a
-// server at once, a client once the server has (RFC 6455 §7.1.1).
+// server first, a client once the server has (RFC 6455 §7.1.1).
 Task<void> Connection::handle_close_frame() {
     const int code = static_cast<int>(reader_.close_code());
     std::string reason(reader_.close_reason());
@@ -164,39 +164,31 @@ Task<void> Connection::handle_close_frame() {
         send_close_frame(code, {});  // echo the code (RFC 6455 §5.5.1)
     }
     mark_closed(code, reason);
-    if (options_.role == Role::server) {
-        stream_.close();
-        co_return;
-    }
-    co_await finish_as_client();
+    co_await end_connection();
 }
 
-Task<void> Connection::finish_as_client() {
-    std::shared_ptr<Connection> self = shared_from_this();
-    try {
-        co_await with_timeout(options_.close_timeout, drain_until_end(stream_));
-    } catch (const TimeoutError&) {
-    } catch (const StreamClosedError&) {
-    } catch (const StreamBufferFullError&) {
-    }
-    stream_.close();
-}
-
-// Fails the connection (RFC 6455 §7.1.7): a close frame with the violation's code, then a
-// lingering close — our side of the TCP connection is shut down so that the peer reads the
-// close frame, and its remaining bytes are drained (closing with unread input would reset the
-// connection and could destroy the close frame in flight).
+// Fails the connection (RFC 6455 §7.1.7): a close frame with the violation's code, then the
+// end of the TCP connection.
 Task<void> Connection::fail(Violation violation) {
-    std::shared_ptr<Connection> self = shared_from_this();
     log::debug("websocket: failing the connection with {}: {}", static_cast<int>(violation.code),
                violation.reason);
     if (state_ == State::open) {
         send_close_frame(static_cast<int>(violation.code), truncate_close_reason(violation.reason));
     }
     mark_closed(static_cast<int>(violation.code), violation.reason);
+    co_await end_connection();
+}
+
+// A lingering close: the server shuts its sending side down once the close frame is out, then
+// reads (and drops) what the peer still sends until it closes its side, for at most the close
+// timeout. Closing at once with unread input would make the kernel answer with a reset, which
+// can destroy the close frame before the peer reads it. A client just waits for the server to
+// close.
+Task<void> Connection::end_connection() {
+    std::shared_ptr<Connection> self = shared_from_this();
     try {
         co_await with_timeout(options_.close_timeout, stream_.flush());
-        if (!stream_.is_tls() && !stream_.closed()) {
+        if (options_.role == Role::server && !stream_.is_tls() && !stream_.closed()) {
             ::shutdown(stream_.fd(), SHUT_WR);
         }
         co_await with_timeout(options_.close_timeout, drain_until_end(stream_));

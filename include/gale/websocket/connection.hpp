@@ -168,7 +168,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Task<void> handle_close_frame();
     Task<void> fail(Violation violation);
     Task<void> answer_ping();
-    Task<void> finish_as_client();
+    Task<void> end_connection();
     Task<void> wait_for_backlog();
     static Task<void> pump_backlog(std::shared_ptr<Connection> self);
     void send_close_frame(int code, std::string_view reason);
