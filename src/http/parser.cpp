@@ -305,7 +305,7 @@ HTTPHeaders HeaderFields::to_headers() const {
 // --- RequestParser ----------------------------------------------------------------------------
 
 RequestParser::RequestParser(ParserLimits limits) : limits_(limits) {
-    fields_.reserve(std::min<std::size_t>(limits_.max_header_count, 32));
+    fields_.reserve(std::min<std::size_t>(limits_.max_header_count, 8));
 }
 
 void RequestParser::reset() noexcept {
@@ -527,7 +527,7 @@ bool RequestParser::apply_semantics() {
 // --- ResponseParser ---------------------------------------------------------------------------
 
 ResponseParser::ResponseParser(ParserLimits limits) : limits_(limits) {
-    fields_.reserve(std::min<std::size_t>(limits_.max_header_count, 32));
+    fields_.reserve(std::min<std::size_t>(limits_.max_header_count, 8));
 }
 
 void ResponseParser::reset() noexcept {

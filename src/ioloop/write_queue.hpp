@@ -6,22 +6,28 @@
 // queued as they are, without copying, and shared buffers (one broadcast frame written to
 // many streams) are referenced, not copied. One small sent chunk's storage is kept for reuse, so a
 // connection writing a response per request allocates nothing in the steady state.
+//
+// The chunks live in a vector read from a head index rather than a std::deque: libstdc++'s
+// deque allocates over half a kilobyte when constructed, for every idle connection.
 
 #include <sys/uio.h>
 
 #include <cstddef>
-#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace gale::detail {
 
 class WriteQueue {
   public:
-    static constexpr std::size_t max_iovecs = 64;
+    /// Chunks gathered into one send; more wait for the next one (16 × up to 16 KiB each).
+    static constexpr std::size_t max_iovecs = 16;
     static constexpr std::size_t coalesce_limit = 16 * 1024;
-    static constexpr std::size_t max_spare_capacity = 1024;
+    static constexpr std::size_t max_spare_capacity = 512;
+    // Above libstdc++'s in-object capacity (15), so a string this large is on the heap.
+    static constexpr std::size_t small_string_limit = 32;
 
     bool empty() const noexcept { return bytes_ == 0; }
     std::size_t size() const noexcept { return bytes_; }
@@ -34,7 +40,7 @@ class WriteQueue {
         if (can_coalesce(data.size())) {
             chunks_.back().owned.append(data);
         } else {
-            chunks_.push_back(Chunk{std::move(data), nullptr});
+            push_chunk(Chunk{std::move(data), nullptr});
         }
     }
 
@@ -50,7 +56,7 @@ class WriteQueue {
         std::string storage = std::move(spare_);
         spare_ = std::string();
         storage.assign(data);
-        chunks_.push_back(Chunk{std::move(storage), nullptr});
+        push_chunk(Chunk{std::move(storage), nullptr});
     }
 
     void push(std::shared_ptr<const std::string> data) {
@@ -58,15 +64,15 @@ class WriteQueue {
             return;
         }
         bytes_ += data->size();
-        chunks_.push_back(Chunk{std::string(), std::move(data)});
+        push_chunk(Chunk{std::string(), std::move(data)});
     }
 
     /// Fills `vectors` with the queued bytes (at most max_iovecs) and freezes those chunks.
     std::size_t gather(iovec* vectors) noexcept {
         std::size_t count = 0;
-        for (std::size_t i = 0; i < chunks_.size() && count < max_iovecs; ++i, ++count) {
+        for (std::size_t i = head_; i < chunks_.size() && count < max_iovecs; ++i, ++count) {
             std::string_view bytes = chunks_[i].bytes();
-            std::size_t skip = i == 0 ? offset_ : 0;
+            std::size_t skip = i == head_ ? offset_ : 0;
             vectors[count].iov_base = const_cast<char*>(bytes.data() + skip);
             vectors[count].iov_len = bytes.size() - skip;
         }
@@ -78,29 +84,40 @@ class WriteQueue {
     void consume(std::size_t count) noexcept {
         bytes_ -= count;
         while (count > 0) {
-            std::size_t available = chunks_.front().bytes().size() - offset_;
+            std::size_t available = chunks_[head_].bytes().size() - offset_;
             if (count < available) {
                 offset_ += count;
                 break;
             }
             count -= available;
-            recycle(chunks_.front());
-            chunks_.pop_front();
+            recycle(chunks_[head_]);
+            chunks_[head_] = Chunk{};
+            ++head_;
             offset_ = 0;
+        }
+        if (head_ == chunks_.size()) {
+            chunks_.clear();
+            head_ = 0;
         }
         frozen_ = 0;
     }
 
     /// Drops what no send in flight refers to (the frozen chunks stay until it completes).
     void drop_unfrozen() noexcept {
-        while (chunks_.size() > frozen_) {
-            bytes_ -= chunks_.back().bytes().size() - (chunks_.size() == 1 ? offset_ : 0);
+        while (chunk_count() > frozen_) {
+            bytes_ -= chunks_.back().bytes().size() - (chunk_count() == 1 ? offset_ : 0);
             chunks_.pop_back();
+        }
+        if (chunks_.size() == head_) {
+            chunks_.clear();
+            head_ = 0;
+            offset_ = 0;
         }
     }
 
     void clear() noexcept {
         chunks_.clear();
+        head_ = 0;
         offset_ = 0;
         bytes_ = 0;
         frozen_ = 0;
@@ -115,21 +132,39 @@ class WriteQueue {
         }
     };
 
+    std::size_t chunk_count() const noexcept { return chunks_.size() - head_; }
+
+    // Appends at the back; the slots of sent chunks at the front are reclaimed first. Chunks
+    // move when the vector grows, also while a send reads them: their bytes must therefore
+    // never live inside the Chunk, so a short string leaves its small-string buffer for the
+    // heap (a moved heap string keeps its buffer).
+    void push_chunk(Chunk chunk) {
+        if (!chunk.shared && chunk.owned.capacity() < small_string_limit) {
+            chunk.owned.reserve(small_string_limit);
+        }
+        if (head_ > 0 && chunks_.size() == chunks_.capacity()) {
+            chunks_.erase(chunks_.begin(), chunks_.begin() + static_cast<std::ptrdiff_t>(head_));
+            head_ = 0;
+        }
+        chunks_.push_back(std::move(chunk));
+    }
+
     bool can_coalesce(std::size_t incoming) const noexcept {
-        return !chunks_.empty() && chunks_.size() > frozen_ && !chunks_.back().shared &&
+        return chunk_count() > 0 && chunk_count() > frozen_ && !chunks_.back().shared &&
                chunks_.back().owned.size() + incoming <= coalesce_limit;
     }
 
     void recycle(Chunk& chunk) noexcept {
         // Small only: the spare stays with an idle connection.
-        if (!chunk.shared && spare_.capacity() == 0 &&
+        if (!chunk.shared && spare_.capacity() < small_string_limit &&
             chunk.owned.capacity() <= max_spare_capacity) {
             spare_ = std::move(chunk.owned);
             spare_.clear();
         }
     }
 
-    std::deque<Chunk> chunks_;
+    std::vector<Chunk> chunks_;  // chunks_[head_] is the front
+    std::size_t head_ = 0;
     std::string spare_;
     std::size_t offset_ = 0;  // bytes of the first chunk already sent
     std::size_t bytes_ = 0;
