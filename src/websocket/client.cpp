@@ -91,8 +91,14 @@ Task<void> close_client(std::shared_ptr<Connection> connection, int code, std::s
         co_await connection->wait_closed();
         co_return;
     }
-    while (co_await connection->read_message()) {
-        // messages after our close frame are dropped
+    // Messages after our close frame are dropped. The result is bound to a local: GCC 12
+    // miscompiles a co_await whose temporary has a destructor inside a loop condition (an
+    // illegal instruction here; docs/pitfalls.md).
+    while (true) {
+        std::optional<Message> dropped = co_await connection->read_message();
+        if (!dropped) {
+            break;
+        }
     }
 }
 

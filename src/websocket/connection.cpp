@@ -32,7 +32,10 @@ ReaderOptions reader_options(const ConnectionOptions& options) {
 Task<void> drain_until_end(IOStream& stream) {
     while (true) {
         stream.consume(stream.buffered().size());
-        if (!co_await stream.wait_for_data()) {
+        // Awaited into a local: with the co_await in the condition, GCC 12's build of this loop
+        // hung (neither the peer's end of stream nor the timeout's cancellation resumed it).
+        const bool more = co_await stream.wait_for_data();
+        if (!more) {
             co_return;
         }
     }
