@@ -1,8 +1,8 @@
 #pragma once
 // Python WebSocket peers (tests/websocket/peers/*.py, run by Debian's /usr/bin/python3 with
-// python3-websockets and python3-autobahn) as child processes: their standard output goes to
-// a file the test reads while its loop keeps serving, and the process group is killed when
-// the object goes away, on every exit path.
+// python3-websockets and python3-autobahn; -B: no __pycache__ in the source tree) as child
+// processes: their standard output goes to a file the test reads while its loop keeps
+// serving, and the process group is killed when the object goes away, on every exit path.
 
 #include <gale/ioloop/ioloop.hpp>
 
@@ -20,7 +20,7 @@ class PythonPeer {
   public:
     /// Runs `script` (a file of tests/websocket/peers/) with `arguments` (already quoted).
     PythonPeer(const std::string& script, const std::string& arguments)
-        : process_(std::string(gale::test::system_python()) + " " + GALE_SOURCE_DIR +
+        : process_(std::string(gale::test::system_python()) + " -B " + GALE_SOURCE_DIR +
                    "/tests/websocket/peers/" + script + " " + arguments + " >" +
                    directory_.file("stdout") + " 2>" + directory_.file("stderr")) {}
 
