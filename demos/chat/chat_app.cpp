@@ -9,7 +9,9 @@
 
 #include <sys/random.h>
 
+#include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstdio>
 #include <system_error>
 #include <vector>
