@@ -151,7 +151,9 @@ class ClientProcess {
     bool reaped_ = false;
 };
 
-// Waits (bounded) until `done()` holds, letting the loop serve meanwhile.
+// Waits (bounded) until `done()` holds, letting the loop serve meanwhile. Pass a named
+// lambda: one with captures built inside the co_await expression is freed twice by GCC 12
+// (docs/pitfalls.md).
 template <class Condition>
 Task<bool> eventually(Condition done) {
     for (int attempt = 0; attempt < 18000 && !done(); ++attempt) {
@@ -183,14 +185,16 @@ Task<void> warm_up(std::uint16_t port, std::shared_ptr<Room> room) {
         gale::websocket::ClientConnection socket = co_await gale::websocket::websocket_connect(url);
         co_await socket.close();
     }
-    co_await eventually([room] { return room->closed == 20; });
+    auto all_closed = [room] { return room->closed == 20; };  // not in the co_await (GCC 12)
+    co_await eventually(all_closed);
     room->opened = room->closed = room->closed_with_1000 = 0;
 }
 
 Task<void> open_and_broadcast(gale::web::Application* application, ClientProcess* clients,
                               std::shared_ptr<Room> room, std::string payload, SoakResult* result) {
     result->reports.push_back(co_await clients->next_line());
-    co_await eventually([room] { return room->opened == connection_count; });
+    auto all_open = [room] { return room->opened == connection_count; };
+    co_await eventually(all_open);
     result->server_opened = room->opened;
     result->subscribers = room->broadcaster.size();
     result->peak = resident_now();
@@ -216,7 +220,8 @@ Task<SoakResult> soak() {
         co_await open_and_broadcast(&application, &clients, room, payload, &result);
         result.child_status = co_await clients.exit_status();
     }
-    co_await eventually([room] { return room->closed == connection_count; });
+    auto all_closed = [room] { return room->closed == connection_count; };
+    co_await eventually(all_closed);
     co_await gale::sleep(100ms);  // the handlers go once their tasks have unwound
     result.server_closed = room->closed;
     result.server_closed_with_1000 = room->closed_with_1000;
