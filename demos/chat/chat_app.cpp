@@ -45,7 +45,7 @@ bool is_local_path(std::string_view url) {
 
 class MainHandler : public gale::web::RequestHandler {
   public:
-    explicit MainHandler(ChatRoom& room) : room_(room) {}
+    explicit MainHandler(std::shared_ptr<ChatRoom> room) : room_(std::move(room)) {}
 
     Task<void> get() override {
         // "auto": WebSocket when the browser has it; "poll" and "websocket" force one.
@@ -53,7 +53,7 @@ class MainHandler : public gale::web::RequestHandler {
         if (transport != "poll" && transport != "websocket") {
             transport = "auto";
         }
-        const auto& entries = room_.messages().entries();
+        const auto& entries = room_->messages().entries();
         std::string inbox;
         for (const auto& entry : entries) {
             inbox += entry.message->html;
@@ -62,7 +62,7 @@ class MainHandler : public gale::web::RequestHandler {
             {"inbox_html", std::move(inbox)},
             {"cursor", entries.empty() ? std::string() : entries.back().id},
             {"transport", transport},
-            {"max_body_bytes", room_.options().max_body_bytes},
+            {"max_body_bytes", room_->options().max_body_bytes},
             {"chat_css", static_url("chat.css")},
             {"chat_js", static_url("chat.js")},
         };
@@ -71,19 +71,19 @@ class MainHandler : public gale::web::RequestHandler {
     }
 
   private:
-    ChatRoom& room_;
+    std::shared_ptr<ChatRoom> room_;
 };
 
 // The long-polling client's (and the plain HTML form's) way to post.
 class NewMessageHandler : public gale::web::RequestHandler {
   public:
-    explicit NewMessageHandler(ChatRoom& room) : room_(room) {}
+    explicit NewMessageHandler(std::shared_ptr<ChatRoom> room) : room_(std::move(room)) {}
 
     Task<void> post() override {
         std::string body = get_argument("body");  // missing: 400
-        if (body.size() > room_.options().max_body_bytes) {
+        if (body.size() > room_->options().max_body_bytes) {
             throw HTTPError(400, "message longer than " +
-                                     std::to_string(room_.options().max_body_bytes) + " bytes");
+                                     std::to_string(room_->options().max_body_bytes) + " bytes");
         }
         if (trimmed(body).empty()) {
             throw HTTPError(400, "empty message");
@@ -92,7 +92,7 @@ class NewMessageHandler : public gale::web::RequestHandler {
         if (next && !is_local_path(*next)) {
             throw HTTPError(400, "next must be a path on this site");
         }
-        auto message = room_.post(body, application().templates());
+        auto message = room_->post(body, application().templates());
         if (next) {
             redirect(*next);  // the form posted without JavaScript: back to the page
         } else {
@@ -103,7 +103,7 @@ class NewMessageHandler : public gale::web::RequestHandler {
     }
 
   private:
-    ChatRoom& room_;
+    std::shared_ptr<ChatRoom> room_;
 };
 
 // Answers with the messages after `cursor`, waiting for one when there is none yet. A client
@@ -111,15 +111,15 @@ class NewMessageHandler : public gale::web::RequestHandler {
 // leaves the room's waiting list at once.
 class UpdatesHandler : public gale::web::RequestHandler {
   public:
-    explicit UpdatesHandler(ChatRoom& room) : room_(room) {}
+    explicit UpdatesHandler(std::shared_ptr<ChatRoom> room) : room_(std::move(room)) {}
 
     Task<void> post() override {
         std::optional<std::string> cursor = get_body_argument("cursor");
         if (cursor && cursor->empty()) {
             cursor.reset();
         }
-        auto timeout = room_.options().poll_timeout;
-        auto fresh = co_await room_.messages().wait_since(std::move(cursor), timeout);
+        auto timeout = room_->options().poll_timeout;
+        auto fresh = co_await room_->messages().wait_since(std::move(cursor), timeout);
         // Each message was serialised when posted: join the texts, re-encode nothing.
         std::string answer = "{\"messages\":[";
         for (std::size_t i = 0; i < fresh.size(); ++i) {
@@ -132,24 +132,24 @@ class UpdatesHandler : public gale::web::RequestHandler {
     }
 
   private:
-    ChatRoom& room_;
+    std::shared_ptr<ChatRoom> room_;
 };
 
 class ChatSocketHandler : public gale::web::WebSocketHandler {
   public:
-    explicit ChatSocketHandler(ChatRoom& room) : room_(room) {}
+    explicit ChatSocketHandler(std::shared_ptr<ChatRoom> room) : room_(std::move(room)) {}
 
     gale::web::WebSocketOptions websocket_options() override {
         gale::web::WebSocketOptions options;
         options.compression = true;  // as Tornado's demo: permessage-deflate when offered
         // Room for the JSON envelope and escapes (\u0000 is 6 bytes for 1) around the largest
         // body; the body itself is checked after parsing.
-        options.max_message_size = 6 * room_.options().max_body_bytes + 1024;
+        options.max_message_size = 6 * room_->options().max_body_bytes + 1024;
         return options;
     }
 
     Task<void> open() override {
-        room_.sockets().subscribe(connection());
+        room_->sockets().subscribe(connection());
         co_return;
     }
 
@@ -162,7 +162,7 @@ class ChatSocketHandler : public gale::web::WebSocketHandler {
             co_return;
         }
         std::string_view body = parsed["body"].get_ref<const std::string&>();
-        if (body.size() > room_.options().max_body_bytes) {
+        if (body.size() > room_->options().max_body_bytes) {
             close(1009, "message too long");
             co_return;
         }
@@ -170,19 +170,21 @@ class ChatSocketHandler : public gale::web::WebSocketHandler {
             gale::log::info("chat: ignoring an empty message");
             co_return;
         }
-        room_.post(body, application().templates());
+        room_->post(body, application().templates());
     }
 
-    void on_close() override { room_.sockets().unsubscribe(*connection()); }
+    void on_close() override { room_->sockets().unsubscribe(*connection()); }
 
   private:
-    ChatRoom& room_;
+    std::shared_ptr<ChatRoom> room_;
 };
 
+// Handlers share the room: one still finishing (a WebSocket's closing handshake) after the
+// server object is gone still has it.
 template <class Handler>
-gale::web::Route chat_route(std::string pattern, ChatRoom& room) {
+gale::web::Route chat_route(std::string pattern, std::shared_ptr<ChatRoom> room) {
     return gale::web::route<Handler>(std::move(pattern),
-                                     [&room] { return std::make_unique<Handler>(room); });
+                                     [room] { return std::make_unique<Handler>(room); });
 }
 
 std::string random_hex(std::size_t bytes) {
@@ -231,8 +233,9 @@ std::shared_ptr<const ChatMessage> ChatRoom::post(std::string_view body,
     return stored;
 }
 
-ChatServer::ChatServer(ChatOptions options) : room_(std::move(options)) {
-    const std::filesystem::path& assets = room_.options().assets;
+ChatServer::ChatServer(ChatOptions options)
+    : room_(std::make_shared<ChatRoom>(std::move(options))) {
+    const std::filesystem::path& assets = room_->options().assets;
     gale::web::ApplicationSettings settings;
     settings.xsrf_cookies = true;
     settings.template_path = (assets / "templates").string();

@@ -95,11 +95,11 @@ class ChatServer {
     /// Stops listening and closes the WebSockets (1001), letting requests finish for `grace`.
     gale::Task<void> shutdown(gale::IOLoop::Duration grace);
 
-    ChatRoom& room() noexcept { return room_; }
+    ChatRoom& room() noexcept { return *room_; }
     gale::web::Application& application() noexcept { return *application_; }
 
   private:
-    ChatRoom room_;  // declared first: the handlers of the application refer to it
+    std::shared_ptr<ChatRoom> room_;  // shared with the handlers, which may outlive this
     std::unique_ptr<gale::web::Application> application_;
 };
 

@@ -174,6 +174,7 @@ TEST_CASE("chat: GET / renders the page with the messages, the form and the tran
         CHECK(first_at < second_at);
         CHECK(again.body.find("data-cursor=\"" + second["id"].get<std::string>() + "\"") !=
               std::string::npos);
+        co_await server.shutdown(5s);  // closes the sockets, lets their handlers finish
     };
     gale::test::run(body(test_options()));
 }
@@ -218,6 +219,7 @@ TEST_CASE("chat: POST /a/message/new needs the XSRF token and answers with the m
         auto too_long = co_await post_form(session, "/a/message/new", "body=a" + longest);
         CHECK(too_long.status == 400);
         CHECK(server.room().messages().size() == 3);
+        co_await server.shutdown(5s);  // closes the sockets, lets their handlers finish
     };
     gale::test::run(body(test_options()));
 }
@@ -244,6 +246,7 @@ TEST_CASE("chat: updates answers what follows the cursor", "[chat]") {
 
         auto no_token = co_await post_form(session, "/a/message/updates", "cursor=x", false);
         CHECK(no_token.status == 403);
+        co_await server.shutdown(5s);  // closes the sockets, lets their handlers finish
     };
     gale::test::run(body(test_options()));
 }
@@ -275,6 +278,7 @@ TEST_CASE("chat: updates waits for the next message, or times out with none", "[
         CHECK(nothing.empty());
         CHECK(gale::IOLoop::current().time() - started >= 150ms);
         CHECK(server.room().messages().waiter_count() == 0);
+        co_await server.shutdown(5s);  // closes the sockets, lets their handlers finish
     };
     gale::test::run(body(test_options(200ms)));
 }
@@ -307,6 +311,7 @@ TEST_CASE("chat: a poller that disconnects leaves no waiter", "[chat]") {
         auto none_waiting = [&room] { return room.messages().waiter_count() == 0; };
         bool left = co_await eventually(none_waiting);
         CHECK(left);
+        co_await server.shutdown(5s);  // closes the sockets, lets their handlers finish
     };
     gale::test::run(body(test_options()));
 }
@@ -355,6 +360,7 @@ TEST_CASE("chat: every message reaches every socket and poller, whichever way it
         bool left = co_await eventually(one_subscribed);
         CHECK(left);
         co_await alice.close();
+        co_await server.shutdown(5s);  // closes the sockets, lets their handlers finish
     };
     gale::test::run(body(test_options()));
 }
@@ -385,6 +391,7 @@ TEST_CASE("chat: a socket sending something else than {\"body\": text} is closed
         CHECK(message["body"] == "still here");
         CHECK(server.room().messages().size() == 1);
         co_await socket.close();
+        co_await server.shutdown(5s);  // closes the sockets, lets their handlers finish
     };
     gale::test::run(body(test_options()));
 }
@@ -409,6 +416,7 @@ TEST_CASE("chat: the room keeps the last 200 messages, with unique ids", "[chat]
         CHECK(count_of(page.body, "class=\"message\"") == 200);
         CHECK(page.body.find(">message 1<") == std::string::npos);
         CHECK(page.body.find(">message 2<") != std::string::npos);
+        co_await server.shutdown(5s);  // closes the sockets, lets their handlers finish
     };
     gale::test::run(body(test_options()));
 }
@@ -451,6 +459,7 @@ TEST_CASE("chat: message bodies are escaped in every rendering", "[chat]") {
         auto scripted = co_await post_message(session, "javascript:alert(1)");
         CHECK(scripted["html"].get<std::string>().find("<a") == std::string::npos);
         co_await socket.close();
+        co_await server.shutdown(5s);  // closes the sockets, lets their handlers finish
     };
     gale::test::run(body(test_options()));
 }
