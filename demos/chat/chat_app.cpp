@@ -157,7 +157,7 @@ class ChatSocketHandler : public gale::web::WebSocketHandler {
         auto parsed = binary ? nlohmann::json() : nlohmann::json::parse(text, nullptr, false);
         if (!parsed.is_object() || !parsed.contains("body") || !parsed["body"].is_string()) {
             gale::log::info(
-                "chat: closing a socket that sent something else than {{\"body\": text}}");
+                "chat: closing a socket that sent something other than {{\"body\": text}}");
             close(1003, "expected {\"body\": text}");
             co_return;
         }

@@ -365,7 +365,7 @@ TEST_CASE("chat: every message reaches every socket and poller, whichever way it
     gale::test::run(body(test_options()));
 }
 
-TEST_CASE("chat: a socket sending something else than {\"body\": text} is closed", "[chat]") {
+TEST_CASE("chat: a socket sending anything but {\"body\": text} is closed", "[chat]") {
     auto body = [](chat::ChatOptions options) -> Task<void> {
         chat::ChatServer server(std::move(options));
         auto port = server.listen(0);
@@ -458,6 +458,16 @@ TEST_CASE("chat: message bodies are escaped in every rendering", "[chat]") {
         CHECK(linked["html"] == expected_html);
         auto scripted = co_await post_message(session, "javascript:alert(1)");
         CHECK(scripted["html"].get<std::string>().find("<a") == std::string::npos);
+
+        // A form post is bytes: invalid UTF-8 becomes U+FFFD, so the JSON and the WebSocket
+        // text frames stay valid.
+        auto garbled = co_await post_message(session, "\xff\xfe bytes");
+        CHECK(garbled["body"] == "\xef\xbf\xbd\xef\xbf\xbd bytes");
+        for (int skipped = 0; skipped < 2; ++skipped) {
+            co_await next_message(socket);  // the two links above
+        }
+        auto garbled_over_socket = co_await next_message(socket);
+        CHECK(garbled_over_socket == garbled);
         co_await socket.close();
         co_await server.shutdown(5s);  // closes the sockets, lets their handlers finish
     };
