@@ -11,9 +11,13 @@
 // WebSocket: /ws (echo, same message type; permessage-deflate when offered; messages up to
 // --ws-max-message bytes, 16 MiB by default) and /broadcast (each message goes to every other
 // /broadcast connection of the thread).
+// Server-sent events: GET /sse?count=N&delay_ms=D streams N events (3 by default, at most
+// 10,000), `id: i` and `data: event i` for i = 1..N, one every D ms, after `retry: 1000`; a
+// client reconnecting with Last-Event-ID: k gets the events after k.
 
 #include <gale/web/application.hpp>
 #include <gale/web/escape.hpp>
+#include <gale/web/event_source.hpp>
 #include <gale/web/signed_value.hpp>
 #include <gale/web/websocket_handler.hpp>
 #include <gale/websocket/broadcast.hpp>
@@ -90,7 +94,7 @@ class HeadersHandler : public RequestHandler {
     }
 };
 
-// A path argument as a bounded number, or 400.
+// A path or query argument as a bounded number, or 400.
 long number_argument(const std::string& text, long minimum, long maximum) {
     long value = 0;
     auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -262,6 +266,10 @@ class WebSocketEchoHandler : public gale::web::WebSocketHandler {
 // Relays each message to every other /broadcast connection of this thread, encoded once.
 class BroadcastHandler : public gale::web::WebSocketHandler {
   public:
+    /// `subscribers` belongs to the thread's Application, which outlives its handlers.
+    explicit BroadcastHandler(gale::websocket::Broadcaster& subscribers)
+        : subscribers_(subscribers) {}
+
     gale::web::WebSocketOptions websocket_options() override {
         gale::web::WebSocketOptions options;
         options.compression = true;
@@ -269,19 +277,36 @@ class BroadcastHandler : public gale::web::WebSocketHandler {
     }
     bool check_origin(std::string_view) override { return true; }
     Task<void> open() override {
-        subscribers().subscribe(connection());
+        subscribers_.subscribe(connection());
         co_return;
     }
     Task<void> on_message(std::string message, bool binary) override {
-        subscribers().publish(message, binary, connection().get());
+        subscribers_.publish(message, binary, connection().get());
         co_return;
     }
-    void on_close() override { subscribers().unsubscribe(*connection()); }
+    void on_close() override { subscribers_.unsubscribe(*connection()); }
 
   private:
-    static gale::websocket::Broadcaster& subscribers() {
-        thread_local gale::websocket::Broadcaster broadcaster;
-        return broadcaster;
+    gale::websocket::Broadcaster& subscribers_;
+};
+
+class EventsHandler : public RequestHandler {
+  public:
+    Task<void> get() override {
+        long count = number_argument(get_argument("count", "3"), 0, 10'000);
+        long delay = number_argument(get_argument("delay_ms", "0"), 0, 60'000);
+        gale::web::EventSource events(*this);
+        long first = 1;
+        if (auto resumed = events.last_event_id()) {
+            first = number_argument(*resumed, 0, count) + 1;
+        }
+        co_await events.start(std::chrono::milliseconds(1000));
+        for (long id = first; id <= count; ++id) {
+            if (id > first && delay > 0) {
+                co_await gale::sleep(std::chrono::milliseconds(delay));
+            }
+            co_await events.send_data("event " + std::to_string(id), std::to_string(id));
+        }
     }
 };
 
@@ -340,6 +365,8 @@ int main(int argc, char** argv) {
         gale::web::serve(
             [&settings, ws_max_message] {
                 using gale::web::route;
+                // One relay per thread, owned by the routes and so by the thread's Application.
+                auto relay = std::make_shared<gale::websocket::Broadcaster>();
                 return std::make_unique<gale::web::Application>(
                     std::vector<gale::web::Route>{
                         route<PlaintextHandler>("/plaintext"),
@@ -359,7 +386,10 @@ int main(int argc, char** argv) {
                             [ws_max_message] {
                                 return std::make_unique<WebSocketEchoHandler>(ws_max_message);
                             }),
-                        route<BroadcastHandler>("/broadcast"),
+                        route<BroadcastHandler>(
+                            "/broadcast",
+                            [relay] { return std::make_unique<BroadcastHandler>(*relay); }),
+                        route<EventsHandler>("/sse"),
                     },
                     settings);
             },

@@ -2,6 +2,8 @@
 // limits its flags set.
 #include <gale/http/compression.hpp>
 #include <gale/ioloop/tcp_client.hpp>
+#include <gale/web/event_source.hpp>
+#include <gale/websocket/client.hpp>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -139,6 +141,74 @@ TEST_CASE("testbed: the endpoints of its contract", "[testbed]") {
         auto forged_form = co_await http_fetch(
             port, "POST", "/form", "Content-Type: multipart/form-data; boundary=B\r\n", multipart);
         CHECK(forged_form.status == 403);
+    };
+    gale::test::run(body(static_cast<std::uint16_t>(testbed.port)));
+}
+
+TEST_CASE("testbed: WebSocket echo and broadcast, server-sent events", "[testbed]") {
+    if (!std::filesystem::exists(testbed_binary())) {
+        WARN("testbed is not built (GALE_BUILD_DEMOS=OFF)");
+        return;
+    }
+    Testbed testbed("--ws-max-message 100000");
+    auto body = [](std::uint16_t port) -> gale::Task<void> {
+        std::string base = "ws://127.0.0.1:" + std::to_string(port);
+        gale::websocket::ClientOptions compressed;
+        compressed.compression = true;
+        auto echo = co_await gale::websocket::websocket_connect(base + "/ws", compressed);
+        CHECK(echo.deflate().has_value());
+        co_await echo.write_message("text");
+        auto text = co_await echo.read_message();
+        REQUIRE(text);
+        CHECK((text->data == "text" && !text->binary));
+        std::string binary_payload("\0\xff\x01", 3);
+        co_await echo.write_message(binary_payload, true);
+        auto binary = co_await echo.read_message();
+        REQUIRE(binary);
+        CHECK((binary->data == binary_payload && binary->binary));
+        co_await echo.write_message(std::string(100'001, 'x'));  // over --ws-max-message
+        auto refused = co_await echo.read_message();
+        CHECK(!refused);
+        CHECK(echo.close_code() == std::optional<int>(1009));
+
+        auto plain = co_await gale::websocket::websocket_connect(base + "/ws");
+        CHECK(!plain.deflate());
+        co_await plain.close();
+
+        auto sender = co_await gale::websocket::websocket_connect(base + "/broadcast");
+        auto first = co_await gale::websocket::websocket_connect(base + "/broadcast");
+        auto second = co_await gale::websocket::websocket_connect(base + "/broadcast", compressed);
+        co_await gale::sleep(100ms);  // the server's open() has subscribed all three
+        co_await sender.write_message("to everyone else");
+        auto got_first = co_await first.read_message();
+        auto got_second = co_await second.read_message();
+        REQUIRE(got_first);
+        REQUIRE(got_second);
+        CHECK(got_first->data == "to everyone else");
+        CHECK(got_second->data == "to everyone else");
+        co_await second.write_message("back");
+        auto at_sender = co_await sender.read_message();
+        REQUIRE(at_sender);
+        CHECK(at_sender->data == "back");  // not "to everyone else": no echo to the sender
+        co_await sender.close();
+        co_await first.close();
+        co_await second.close();
+
+        auto events = co_await http_fetch(port, "GET", "/sse?count=4");
+        CHECK(events.headers.get_or("content-type", "").rfind("text/event-stream", 0) == 0);
+        gale::web::EventStreamParser parser;
+        auto all = parser.feed(events.body);
+        REQUIRE(all.size() == 4);
+        CHECK(all[0].data == "event 1");
+        CHECK(all[3].id == std::optional<std::string>("4"));
+        CHECK(parser.reconnection_time() == std::optional<std::chrono::milliseconds>(1000ms));
+        auto resumed = co_await http_fetch(port, "GET", "/sse?count=4", "Last-Event-ID: 2\r\n");
+        gale::web::EventStreamParser resumed_parser;
+        auto rest = resumed_parser.feed(resumed.body);
+        REQUIRE(rest.size() == 2);
+        CHECK(rest[0].data == "event 3");
+        auto bad = co_await http_fetch(port, "GET", "/sse?count=lots");
+        CHECK(bad.status == 400);
     };
     gale::test::run(body(static_cast<std::uint16_t>(testbed.port)));
 }
