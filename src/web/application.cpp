@@ -262,7 +262,9 @@ Application::Application(std::vector<Route> routes, ApplicationSettings settings
     RouteTable::add(routes_->default_table, std::move(routes));
 }
 
-Application::~Application() = default;
+Application::~Application() {
+    WebSocketHandler::unlink_all(open_websockets_);
+}
 
 void Application::add_routes(std::vector<Route> routes) {
     RouteTable::add(routes_->default_table, std::move(routes));

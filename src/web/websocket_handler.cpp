@@ -12,8 +12,6 @@ namespace gale::web {
 
 namespace {
 
-thread_local WebSocketHandler* first_open_websocket = nullptr;
-
 // Every field named `name`, joined with ", " (the handshake reads lists split over fields).
 std::optional<std::string> combined_field(const http::HeaderFields& headers,
                                           std::string_view name) {
@@ -268,12 +266,13 @@ const std::optional<websocket::DeflateParameters>& WebSocketHandler::deflate_par
 // --- shutdown --------------------------------------------------------------------------------
 
 void WebSocketHandler::register_open() noexcept {
-    next_open_ = first_open_websocket;
+    WebSocketHandler*& first = application().open_websockets_;
+    next_open_ = first;
     previous_open_ = nullptr;
     if (next_open_ != nullptr) {
         next_open_->previous_open_ = this;
     }
-    first_open_websocket = this;
+    first = this;
     registered_ = true;
 }
 
@@ -284,7 +283,7 @@ void WebSocketHandler::unregister() noexcept {
     if (previous_open_ != nullptr) {
         previous_open_->next_open_ = next_open_;
     } else {
-        first_open_websocket = next_open_;
+        application().open_websockets_ = next_open_;
     }
     if (next_open_ != nullptr) {
         next_open_->previous_open_ = previous_open_;
@@ -293,12 +292,21 @@ void WebSocketHandler::unregister() noexcept {
     registered_ = false;
 }
 
+void WebSocketHandler::unlink_all(WebSocketHandler* first) noexcept {
+    while (first != nullptr) {
+        WebSocketHandler* next = first->next_open_;
+        first->previous_open_ = first->next_open_ = nullptr;
+        first->registered_ = false;
+        first = next;
+    }
+}
+
 std::size_t close_all_websockets(const Application& application, int code,
                                  std::string_view reason) {
     std::size_t count = 0;
-    for (WebSocketHandler* handler = first_open_websocket; handler != nullptr;
+    for (WebSocketHandler* handler = application.open_websockets_; handler != nullptr;
          handler = handler->next_open_) {
-        if (&handler->application() == &application && handler->connection_->is_open()) {
+        if (handler->connection_->is_open()) {
             handler->connection_->close(code, reason);
             ++count;
         }

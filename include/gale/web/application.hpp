@@ -33,12 +33,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace gale::web {
 
 class RequestHandler;
 class TemplateLoader;
+class WebSocketHandler;
 
 struct ApplicationSettings {
     ApplicationSettings() = default;  // not an aggregate: see docs/pitfalls.md (GCC 12)
@@ -139,6 +141,9 @@ class Application {
 
   private:
     friend class RequestHandler;
+    friend class WebSocketHandler;
+    friend std::size_t close_all_websockets(const Application& application, int code,
+                                            std::string_view reason);
 
     Task<void> dispatch(http::HTTPRequest& request, http::HTTPResponse& response);
 
@@ -147,6 +152,9 @@ class Application {
     std::unique_ptr<TemplateLoader> templates_;
     std::map<std::string, std::pair<std::string, std::int64_t>, std::less<>> static_versions_;
     std::vector<std::unique_ptr<http::HTTPServer>> servers_;
+    // The application's open WebSockets, which shutdown closes with 1001: an intrusive list
+    // through the handlers, which unlink themselves when they end.
+    WebSocketHandler* open_websockets_ = nullptr;
 };
 
 /// Serves the application built by `make_application` on `threads` threads (one application

@@ -136,11 +136,15 @@ class WebSocketHandler : public RequestHandler, private websocket::ConnectionObs
     Task<void> run_user_code(Task<void> code);
     void register_open() noexcept;
     void unregister() noexcept;
+    // For ~Application: the handlers still linked (an application destroyed without shutdown)
+    // forget it, so that they never unlink themselves from a destroyed list.
+    static void unlink_all(WebSocketHandler* first) noexcept;
+    friend class Application;
 
     std::shared_ptr<websocket::Connection> connection_;
     std::string subprotocol_;
     std::optional<websocket::DeflateParameters> agreed_deflate_;
-    // The open WebSockets of this thread, for close_all_websockets (an intrusive list).
+    // Links in the application's list of open WebSockets (Application::open_websockets_).
     WebSocketHandler* previous_open_ = nullptr;
     WebSocketHandler* next_open_ = nullptr;
     bool registered_ = false;
@@ -149,7 +153,7 @@ class WebSocketHandler : public RequestHandler, private websocket::ConnectionObs
                                             std::string_view reason);
 };
 
-/// Starts the closing handshake of every open WebSocket of `application` on this thread, with
+/// Starts the closing handshake of every open WebSocket of `application`, with
 /// `code` (default 1001, going away); returns how many. `Application::shutdown` calls it.
 std::size_t close_all_websockets(const Application& application, int code = 1001,
                                  std::string_view reason = "server shutting down");
