@@ -342,10 +342,11 @@ TEST_CASE("autobahn 6: UTF-8 validation", "[websocket][conformance]") {
                           {text("\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5", false),
                            continuation("\xf4\x90\x80\x80", false)},
                           1007));
-    cases.push_back(fails(
-        "6.4.3 invalid in the middle of an unfinished frame",
-        {text("\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90\x80\x80" "edited").substr(0, 19)},
-        1007));
+    cases.push_back(fails("6.4.3 invalid in the middle of an unfinished frame",
+                          {text("\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90\x80\x80"
+                                "edited")
+                               .substr(0, 19)},
+                          1007));
     cases.push_back(echoes("6.2 a code point split between fragments",
                            {text("\xe2\x82", false), continuation("\xac")},
                            {echo_text("\xe2\x82\xac")}));
