@@ -550,22 +550,35 @@ bool Connection::headers_are_valid() const noexcept {
 // Serialises the status line and fields into out_. With `chunked`, the body follows as chunks
 // (or, for HTTP/1.0, until the connection closes); otherwise Content-Length is body_'s size.
 void Connection::append_head(bool chunked) {
-    if (!headers_are_valid()) {
-        throw Error("invalid response header field (header injection refused)");
+    // One pass validates the handler's fields and notes which defaults it overrides.
+    bool has_server = false;
+    bool has_date = false;
+    bool has_connection = false;
+    for (const auto& [name, value] : response_headers_) {
+        if (!is_valid_field_name(name) || !is_valid_field_value(value)) {
+            throw Error("invalid response header field (header injection refused)");
+        }
+        has_server = has_server || equals_ignoring_case(name, "server");
+        has_date = has_date || equals_ignoring_case(name, "date");
+        has_connection = has_connection || equals_ignoring_case(name, "connection");
     }
     const bool http_1_0 = head_.version == Version::http_1_0;
     const bool keep_alive = head_.keep_alive && state_->options.keep_alive && !close_after_ &&
                             !state_->shutting_down && !(chunked && http_1_0 && !declared_length_);
     append_status_line(out_, head_.version, status_);
-    if (!state_->options.server_name.empty() && !response_headers_.contains("server")) {
+    if (!state_->options.server_name.empty() && !has_server) {
         append_field(out_, "Server", state_->options.server_name);
     }
-    if (!response_headers_.contains("date")) {
+    if (!has_date) {
         append_field(out_, "Date", http_date_now());
     }
-    response_headers_.remove("content-length");
-    response_headers_.remove("transfer-encoding");
-    append_fields(out_, response_headers_);
+    for (const auto& [name, value] : response_headers_) {
+        // The framing is the connection's to decide, whatever the handler set.
+        if (!equals_ignoring_case(name, "content-length") &&
+            !equals_ignoring_case(name, "transfer-encoding")) {
+            append_field(out_, name, value);
+        }
+    }
     if (status_allows_body(status_)) {
         if (declared_length_) {
             out_.append("Content-Length: ");  // a length the handler vouches for
@@ -580,7 +593,7 @@ void Connection::append_head(bool chunked) {
         }
     }
     if (status_ != 101) {
-        if (!keep_alive && !response_headers_.contains("connection")) {
+        if (!keep_alive && !has_connection) {
             append_field(out_, "Connection", "close");
         } else if (keep_alive && http_1_0) {
             append_field(out_, "Connection", "keep-alive");

@@ -96,6 +96,21 @@ TEST_CASE("serializing heads and chunks", "[http][writer]") {
     CHECK_FALSE(gale::http::is_valid_field_value("a\r\nSet-Cookie: evil=1"));
     CHECK_FALSE(gale::http::is_valid_field_value(std::string("a\0b", 3)));
     CHECK_FALSE(gale::http::is_valid_field_name("Bad Name"));
+    // Every byte at every position of short and word-sized values (the check reads eight
+    // bytes at a time): refused exactly when a control character other than HTAB, or DEL.
+    int mismatches = 0;
+    for (std::size_t length = 1; length <= 20; ++length) {
+        for (std::size_t position = 0; position < length; ++position) {
+            for (int byte = 0; byte < 256; ++byte) {
+                std::string value(length, 'a');
+                value[position] = static_cast<char>(byte);
+                bool expected = !((byte < 0x20 && byte != '\t') || byte == 0x7f);
+                mismatches += gale::http::is_valid_field_value(value) != expected;
+            }
+        }
+    }
+    CHECK(mismatches == 0);
+    CHECK(gale::http::is_valid_field_value(std::string(40, '\xff')));
     CHECK(gale::http::reason_phrase(431) == "Request Header Fields Too Large");
     CHECK(gale::http::reason_phrase(799) == "Unknown");
 }
