@@ -11,11 +11,9 @@ char lower(char c) noexcept {
 
 }  // namespace
 
-bool equals_ignoring_case(std::string_view left, std::string_view right) noexcept {
-    if (left.size() != right.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < left.size(); ++i) {
+bool detail::equal_bytes_ignoring_case(const char* left, const char* right,
+                                       std::size_t size) noexcept {
+    for (std::size_t i = 0; i < size; ++i) {
         if (lower(left[i]) != lower(right[i])) {
             return false;
         }

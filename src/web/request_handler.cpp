@@ -12,6 +12,7 @@
 #include <gale/ioloop/log.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
 
 namespace gale::web {
@@ -49,13 +50,18 @@ std::string content_etag(std::string_view data) {
         hash ^= static_cast<unsigned char>(c);
         hash *= 0x100000001b3ull;
     }
+    // "<16 hex digits>-<size>": built on the stack, one allocation for the result.
     static constexpr char hex[] = "0123456789abcdef";
-    std::string text = "\"";
+    char text[48];
+    char* end = text;
+    *end++ = '"';
     for (int shift = 60; shift >= 0; shift -= 4) {
-        text += hex[(hash >> shift) & 15];
+        *end++ = hex[(hash >> shift) & 15];
     }
-    text += "-" + std::to_string(data.size()) + "\"";
-    return text;
+    *end++ = '-';
+    end = std::to_chars(end, text + sizeof text - 1, data.size()).ptr;
+    *end++ = '"';
+    return std::string(text, end);
 }
 
 // If-None-Match: "*" or a list of (possibly weak) tags; weak comparison (RFC 9110 §13.1.2).
@@ -422,9 +428,10 @@ bool RequestHandler::apply_etag() {
         return false;
     }
     std::string etag = content_etag(response_->buffered_body());
-    response_->headers().set("Etag", etag);
     auto if_none_match = request_->headers().get("if-none-match");
-    if (if_none_match && etag_matches(*if_none_match, etag)) {
+    bool matches = if_none_match && etag_matches(*if_none_match, etag);
+    response_->headers().add("Etag", std::move(etag));  // none yet: checked above
+    if (matches) {
         set_status(304);
         response_->clear_body();
         return true;

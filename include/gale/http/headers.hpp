@@ -15,8 +15,16 @@
 
 namespace gale::http {
 
-/// ASCII case-insensitive equality (HTTP field names, tokens).
-bool equals_ignoring_case(std::string_view left, std::string_view right) noexcept;
+namespace detail {
+bool equal_bytes_ignoring_case(const char* left, const char* right, std::size_t size) noexcept;
+}
+
+/// ASCII case-insensitive equality (HTTP field names, tokens). Inline, because most field
+/// lookups fail at the length comparison.
+inline bool equals_ignoring_case(std::string_view left, std::string_view right) noexcept {
+    return left.size() == right.size() &&
+           detail::equal_bytes_ignoring_case(left.data(), right.data(), left.size());
+}
 
 /// True when the comma-separated `list` (e.g. a Connection value) contains `token`,
 /// compared case-insensitively, ignoring whitespace around elements.
