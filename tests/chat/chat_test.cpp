@@ -18,6 +18,7 @@
 
 using namespace std::chrono_literals;
 using gale::Task;
+using gale::test::eventually;
 using gale::test::http_fetch;
 using gale::test::ParsedResponse;
 using gale::websocket::ClientConnection;
@@ -111,18 +112,6 @@ Task<nlohmann::json> next_message(ClientConnection socket) {
     REQUIRE(message);
     CHECK_FALSE(message->binary);
     co_return nlohmann::json::parse(message->data);
-}
-
-// Polls `condition` every 10 ms for up to `limit`.
-template <class Condition>
-Task<bool> eventually(Condition condition, std::chrono::milliseconds limit = 10s) {
-    for (auto waited = 0ms; waited < limit; waited += 10ms) {
-        if (condition()) {
-            co_return true;
-        }
-        co_await gale::sleep(10ms);
-    }
-    co_return condition();
 }
 
 std::size_t count_of(const std::string& text, const std::string& needle) {

@@ -20,6 +20,22 @@ T run(Task<T> task, std::chrono::seconds timeout = std::chrono::seconds(60)) {
     return loop.run_sync(std::move(task), timeout);
 }
 
+/// Waits until `condition()` holds, checking every 10 ms for at most `limit` while the loop
+/// serves; returns whether it held. Name the lambda before the co_await: GCC 12 frees a
+/// lambda with captures built inside the co_await expression twice (docs/pitfalls.md).
+template <class Condition>
+Task<bool> eventually(Condition condition,
+                      std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+    constexpr std::chrono::milliseconds step(10);
+    for (std::chrono::milliseconds waited(0); waited < limit; waited += step) {
+        if (condition()) {
+            co_return true;
+        }
+        co_await sleep(step);
+    }
+    co_return condition();
+}
+
 /// A connected pair of non-blocking Unix stream sockets.
 std::pair<int, int> socket_pair();
 

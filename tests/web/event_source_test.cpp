@@ -423,14 +423,12 @@ TEST_CASE("EventSource: resumes from Last-Event-ID, heartbeats, no waiter left o
             std::string piece = co_await read_chunk(stream);
             parser.feed(piece);
         }
-        for (int i = 0; i < 200 && state.buffer.waiter_count() != 1; ++i) {
-            co_await gale::sleep(10ms);
-        }
+        auto one_waiter = [&state] { return state.buffer.waiter_count() == 1; };
+        co_await gale::test::eventually(one_waiter);
         CHECK(state.buffer.waiter_count() == 1);
         stream.close();
-        for (int i = 0; i < 300 && (state.buffer.waiter_count() != 0 || state.closed == 0); ++i) {
-            co_await gale::sleep(10ms);
-        }
+        auto all_gone = [&state] { return state.buffer.waiter_count() == 0 && state.closed != 0; };
+        co_await gale::test::eventually(all_gone);
         CHECK(state.buffer.waiter_count() == 0);
         CHECK(state.closed == 1);
     };

@@ -16,6 +16,7 @@
 
 using namespace std::chrono_literals;
 using gale::Task;
+using gale::test::eventually;
 using gale::web::MessageBuffer;
 using gale::web::RequestHandler;
 using gale::web::route;
@@ -161,18 +162,6 @@ struct WaitApp {
     std::unique_ptr<gale::web::Application> application;
     std::uint16_t port = 0;
 };
-
-// Polls `condition` every 10 ms for up to `limit`.
-template <class Condition>
-Task<bool> eventually(Condition condition, std::chrono::milliseconds limit = 5000ms) {
-    for (auto waited = 0ms; waited < limit; waited += 10ms) {
-        if (condition()) {
-            co_return true;
-        }
-        co_await gale::sleep(10ms);
-    }
-    co_return condition();
-}
 
 Task<gale::IOStream> open_request(std::uint16_t port, std::string request) {
     auto stream = co_await gale::connect_to(*gale::SocketAddress::from_ip("127.0.0.1", port));

@@ -209,6 +209,14 @@ TEST_CASE("testbed: WebSocket echo and broadcast, server-sent events", "[testbed
         CHECK(rest[0].data == "event 3");
         auto bad = co_await http_fetch(port, "GET", "/sse?count=lots");
         CHECK(bad.status == 400);
+        auto bad_resume = co_await http_fetch(port, "GET", "/sse?count=4", "Last-Event-ID: x\r\n");
+        CHECK(bad_resume.status == 400);
+        auto past_end = co_await http_fetch(port, "GET", "/sse?count=4", "Last-Event-ID: 9\r\n");
+        CHECK(past_end.status == 400);
+        auto finished = co_await http_fetch(port, "GET", "/sse?count=4", "Last-Event-ID: 4\r\n");
+        CHECK(finished.status == 200);
+        gale::web::EventStreamParser finished_parser;
+        CHECK(finished_parser.feed(finished.body).empty());
     };
     gale::test::run(body(static_cast<std::uint16_t>(testbed.port)));
 }

@@ -36,6 +36,8 @@ using gale::Task;
 
 constexpr int connection_count = 10'000;
 constexpr const char* close_reason = "soak over";
+// How long each phase may take on a loaded machine under the sanitizers.
+constexpr std::chrono::seconds soak_limit(180);
 
 #if defined(__SANITIZE_ADDRESS__)
 constexpr bool address_sanitizer = true;
@@ -151,17 +153,6 @@ class ClientProcess {
     bool reaped_ = false;
 };
 
-// Waits (bounded) until `done()` holds, letting the loop serve meanwhile. Pass a named
-// lambda: one with captures built inside the co_await expression is freed twice by GCC 12
-// (docs/pitfalls.md).
-template <class Condition>
-Task<bool> eventually(Condition done) {
-    for (int attempt = 0; attempt < 18000 && !done(); ++attempt) {
-        co_await gale::sleep(10ms);
-    }
-    co_return done();
-}
-
 // What the soak saw, checked by the test case.
 struct SoakResult {
     std::vector<std::string> reports;
@@ -186,7 +177,7 @@ Task<void> warm_up(std::uint16_t port, std::shared_ptr<Room> room) {
         co_await socket.close();
     }
     auto all_closed = [room] { return room->closed == 20; };  // not in the co_await (GCC 12)
-    co_await eventually(all_closed);
+    co_await gale::test::eventually(all_closed, soak_limit);
     room->opened = room->closed = room->closed_with_1000 = 0;
 }
 
@@ -194,7 +185,7 @@ Task<void> open_and_broadcast(gale::web::Application* application, ClientProcess
                               std::shared_ptr<Room> room, std::string payload, SoakResult* result) {
     result->reports.push_back(co_await clients->next_line());
     auto all_open = [room] { return room->opened == connection_count; };
-    co_await eventually(all_open);
+    co_await gale::test::eventually(all_open, soak_limit);
     result->server_opened = room->opened;
     result->subscribers = room->broadcaster.size();
     result->peak = resident_now();
@@ -221,7 +212,7 @@ Task<SoakResult> soak() {
         result.child_status = co_await clients.exit_status();
     }
     auto all_closed = [room] { return room->closed == connection_count; };
-    co_await eventually(all_closed);
+    co_await gale::test::eventually(all_closed, soak_limit);
     co_await gale::sleep(100ms);  // the handlers go once their tasks have unwound
     result.server_closed = room->closed;
     result.server_closed_with_1000 = room->closed_with_1000;
