@@ -21,6 +21,7 @@ struct ConnectAwaiter : CancellationCallback {
     struct Operation : detail::IoOperation {
         Operation() : IoOperation(detail::OperationKind::connect, &ConnectAwaiter::on_complete) {}
         ConnectAwaiter* owner = nullptr;
+        sockaddr_storage address{};
     };
 
     ConnectAwaiter(int fd, const SocketAddress& address)
@@ -28,7 +29,8 @@ struct ConnectAwaiter : CancellationCallback {
         operation.owner = this;
         operation.fd = fd;
         std::memcpy(&operation.address, address.data(), address.size());
-        operation.address_length = address.size();
+        operation.message.msg_name = &operation.address;
+        operation.message.msg_namelen = address.size();
     }
 
     bool await_ready() const noexcept { return false; }

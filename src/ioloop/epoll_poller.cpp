@@ -172,8 +172,8 @@ void EpollPoller::start(IoOperation& operation) {
             register_edge_triggered(fd, state);
             return;
         case OperationKind::connect: {
-            int result = ::connect(fd, reinterpret_cast<const sockaddr*>(&operation.address),
-                                   operation.address_length);
+            int result = ::connect(fd, static_cast<const sockaddr*>(operation.message.msg_name),
+                                   operation.message.msg_namelen);
             if (result == 0 || errno != EINPROGRESS) {
                 finish(operation, result == 0 ? 0 : -errno);
                 return;

@@ -688,6 +688,10 @@ void IOStream::set_close_callback(Callback callback) {
     core_->close_callback = std::move(callback);
 }
 
+void IOStream::set_release_output_when_idle(bool enabled) noexcept {
+    core_->output.set_release_when_empty(enabled);
+}
+
 void IOStream::set_close_scope(CancellationScope* scope) noexcept {
     if (scope != nullptr &&
         (core_->user_visible_closed() || core_->peer_closed || core_->failure)) {

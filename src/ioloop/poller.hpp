@@ -44,9 +44,9 @@ struct IoOperation {
     int fd = -1;
 
     const char* data = nullptr;  // receive: the received bytes, valid during `complete`
-    msghdr message{};            // send: iovecs to gather from; connect: the address
-    sockaddr_storage address{};  // connect: the peer
-    socklen_t address_length = 0;
+    // send: the iovecs to gather from; connect: the peer's address (msg_name, msg_namelen),
+    // which the operation's owner keeps (not here: every stream has two operations).
+    msghdr message{};
     std::uint32_t poll_events = 0;  // poll: Events mask to watch
 };
 

@@ -168,21 +168,15 @@ struct TCPServer::State : std::enable_shared_from_this<TCPServer::State> {
 
 namespace {
 
-Task<void> serve_connection(std::shared_ptr<TCPServer::State> state, int fd) {
-    struct Finished {
-        TCPServer::State& state;
-        ~Finished() { state.connection_finished(); }
-    } finished{*state};
-    IOStream stream(fd, state->options.stream_options);
-    SocketAddress peer = stream.peer_address();
+// Out of serve_connection, whose frame lives as long as the connection: GCC gives every
+// local and temporary of a coroutine its own slot in the frame.
+Task<void> tls_handshake(IOStream& stream, const TCPServerOptions& options) {
+    co_await with_timeout(options.tls_handshake_timeout, stream.start_tls(options.tls, true));
+}
+
+void log_connection_end(const SocketAddress& peer, const std::exception_ptr& failure) {
     try {
-        if (state->options.tls) {
-            co_await with_timeout(state->options.tls_handshake_timeout,
-                                  stream.start_tls(state->options.tls, true));
-        }
-        co_await state->handler(std::move(stream), peer);
-    } catch (const OperationCancelled&) {
-        throw;
+        std::rethrow_exception(failure);
     } catch (const TimeoutError&) {
         log::debug("connection from {}: TLS handshake timed out", peer.to_string());
     } catch (const TLSError& error) {
@@ -191,6 +185,36 @@ Task<void> serve_connection(std::shared_ptr<TCPServer::State> state, int fd) {
         log::debug("connection from {} closed: {}", peer.to_string(), error.what());
     } catch (const std::exception& error) {
         log::error("error serving {}: {}", peer.to_string(), error.what());
+    } catch (...) {
+        log::error("error serving {}: a non-standard exception", peer.to_string());
+    }
+}
+
+// The handler's by-value arguments are temporaries here, on the stack, not in the frame.
+Task<void> start_handler(TCPServer::State& state, IOStream& stream, const SocketAddress& peer) {
+    return state.handler(std::move(stream), peer);
+}
+
+Task<void> serve_connection(std::shared_ptr<TCPServer::State> state, int fd) {
+    struct Finished {
+        TCPServer::State& state;
+        ~Finished() { state.connection_finished(); }
+    } finished{*state};
+    IOStream stream(fd, state->options.stream_options);
+    SocketAddress peer = stream.peer_address();
+    std::exception_ptr failure;
+    try {
+        if (state->options.tls) {
+            co_await tls_handshake(stream, state->options);
+        }
+        co_await start_handler(*state, stream, peer);
+    } catch (const OperationCancelled&) {
+        throw;
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    if (failure) {
+        log_connection_end(peer, failure);
     }
 }
 

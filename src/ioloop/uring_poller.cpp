@@ -248,8 +248,8 @@ void UringPoller::arm(IoOperation& operation) {
             break;
         case OperationKind::connect:
             io_uring_prep_connect(sqe, operation.fd,
-                                  reinterpret_cast<const sockaddr*>(&operation.address),
-                                  operation.address_length);
+                                  static_cast<const sockaddr*>(operation.message.msg_name),
+                                  operation.message.msg_namelen);
             break;
         case OperationKind::poll:
             io_uring_prep_poll_add(sqe, operation.fd, to_poll_mask(operation.poll_events));

@@ -5,7 +5,8 @@
 // writes are coalesced into the last chunk only when it is not frozen. Large writes are
 // queued as they are, without copying, and shared buffers (one broadcast frame written to
 // many streams) are referenced, not copied. One small sent chunk's storage is kept for reuse, so a
-// connection writing a response per request allocates nothing in the steady state.
+// connection writing a response per request allocates nothing in the steady state — unless
+// the stream releases its storage whenever the queue empties (WebSockets: mostly idle).
 //
 // The chunks live in a vector read from a head index rather than a std::deque: libstdc++'s
 // deque allocates over half a kilobyte when constructed, for every idle connection.
@@ -22,14 +23,20 @@ namespace gale::detail {
 
 class WriteQueue {
   public:
-    /// Chunks gathered into one send; more wait for the next one (16 × up to 16 KiB each).
-    static constexpr std::size_t max_iovecs = 16;
+    /// Chunks gathered into one send; more wait for the next one (8 × up to 16 KiB each;
+    /// small writes are coalesced, so more than two chunks are rare but for broadcasts).
+    static constexpr std::size_t max_iovecs = 8;
     static constexpr std::size_t coalesce_limit = 16 * 1024;
     static constexpr std::size_t max_spare_capacity = 512;
     // Above libstdc++'s in-object capacity (15), so a string this large is on the heap.
     static constexpr std::size_t small_string_limit = 32;
 
     bool empty() const noexcept { return bytes_ == 0; }
+    /// Heap bytes held for reuse beyond the queued data (the slots and the spare).
+    std::size_t retained_bytes() const noexcept {
+        return chunks_.capacity() * sizeof(Chunk) +
+               (spare_.capacity() >= small_string_limit ? spare_.capacity() : 0);
+    }
     std::size_t size() const noexcept { return bytes_; }
 
     void push(std::string data) {
@@ -98,6 +105,9 @@ class WriteQueue {
         if (head_ == chunks_.size()) {
             chunks_.clear();
             head_ = 0;
+            if (release_when_empty_) {
+                release();
+            }
         }
         frozen_ = 0;
     }
@@ -112,6 +122,14 @@ class WriteQueue {
             chunks_.clear();
             head_ = 0;
             offset_ = 0;
+        }
+    }
+
+    /// When true, the spare and the slots are freed whenever the queue empties.
+    void set_release_when_empty(bool enabled) noexcept {
+        release_when_empty_ = enabled;
+        if (enabled && chunk_count() == 0) {
+            release();
         }
     }
 
@@ -154,6 +172,13 @@ class WriteQueue {
                chunks_.back().owned.size() + incoming <= coalesce_limit;
     }
 
+    void release() noexcept {
+        chunks_ = std::vector<Chunk>();
+        head_ = offset_ = frozen_ = 0;
+        spare_.clear();
+        spare_.shrink_to_fit();  // back to the in-object buffer (assigning "" would keep it)
+    }
+
     void recycle(Chunk& chunk) noexcept {
         // Small only: the spare stays with an idle connection.
         if (!chunk.shared && spare_.capacity() < small_string_limit &&
@@ -169,6 +194,7 @@ class WriteQueue {
     std::size_t offset_ = 0;  // bytes of the first chunk already sent
     std::size_t bytes_ = 0;
     std::size_t frozen_ = 0;  // leading chunks in a send in flight
+    bool release_when_empty_ = false;
 };
 
 }  // namespace gale::detail

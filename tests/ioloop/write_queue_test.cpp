@@ -85,3 +85,26 @@ TEST_CASE("WriteQueue: dropping keeps only what a send in flight reads", "[write
     std::size_t count = queue.gather(vectors);
     CHECK(gathered(vectors, count) == "after");
 }
+
+TEST_CASE("WriteQueue: storage kept for reuse, or released when the queue empties",
+          "[write_queue]") {
+    WriteQueue queue;
+    iovec vectors[WriteQueue::max_iovecs];
+    const std::string response(100, 'r');
+    queue.push(std::string_view(response));
+    REQUIRE(queue.gather(vectors) == 1);
+    queue.consume(response.size());
+    CHECK(queue.empty());
+    CHECK(queue.retained_bytes() > response.size());  // the spare and the slots stay
+
+    queue.set_release_when_empty(true);  // frees at once what an empty queue holds
+    CHECK(queue.retained_bytes() == 0);
+    queue.push(std::string_view(response));
+    queue.push(std::make_shared<const std::string>("shared"));
+    REQUIRE(queue.gather(vectors) == 2);
+    queue.consume(response.size());  // one chunk still queued: nothing released yet
+    CHECK(queue.retained_bytes() > 0);
+    queue.consume(6);
+    CHECK(queue.empty());
+    CHECK(queue.retained_bytes() == 0);
+}

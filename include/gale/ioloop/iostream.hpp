@@ -241,6 +241,10 @@ class IOStream {
     /// connection failed, or it was closed here); at once if it already is. For servers: a
     /// handler running in `scope` learns that its client went away. Pass null to unset.
     void set_close_scope(CancellationScope* scope) noexcept;
+    /// Whether the output storage kept for reuse (a sent chunk's buffer, the queue's slots) is
+    /// freed whenever all output is sent. For connections that are idle most of the time
+    /// (WebSockets): they then hold no output buffer, at the cost of an allocation per write.
+    void set_release_output_when_idle(bool enabled) noexcept;
 
     // --- socket -------------------------------------------------------------------------
     int fd() const noexcept;
