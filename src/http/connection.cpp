@@ -72,6 +72,22 @@ std::string_view rebase(std::string_view view, std::string_view from, const std:
 
 }  // namespace
 
+void OwnedHead::assign(const RequestHead& parsed, std::string_view raw) {
+    storage.assign(raw);
+    head = parsed;
+    head.method = rebase(head.method, raw, storage);
+    head.target = rebase(head.target, raw, storage);
+    head.path = rebase(head.path, raw, storage);
+    head.query = rebase(head.query, raw, storage);
+    head.authority = rebase(head.authority, raw, storage);
+    fields.clear();
+    fields.reserve(parsed.headers.size());
+    for (const HeaderField& field : parsed.headers) {
+        fields.push_back({rebase(field.name, raw, storage), rebase(field.value, raw, storage)});
+    }
+    head.headers = HeaderFields(fields);
+}
+
 Connection::Connection(std::shared_ptr<HTTPServer::State> state, IOStream connection_stream,
                        SocketAddress peer)
     : state_(std::move(state)),
@@ -142,38 +158,24 @@ Task<bool> Connection::read_head() {
     }
 }
 
-// Copies the head out of the stream buffer (which keeps receiving) and points the parsed
-// views at the copy. The storage is reused, so this allocates only when a head is larger
-// than any before it on this connection.
+// Copies the head out of the stream buffer, which keeps receiving.
 void Connection::adopt_head(std::string_view buffered) {
-    std::string_view raw = buffered.substr(0, parser_.head_size());
-    head_storage_.assign(raw);
-    head_ = parser_.head();
-    head_.method = rebase(head_.method, raw, head_storage_);
-    head_.target = rebase(head_.target, raw, head_storage_);
-    head_.path = rebase(head_.path, raw, head_storage_);
-    head_.query = rebase(head_.query, raw, head_storage_);
-    head_.authority = rebase(head_.authority, raw, head_storage_);
-    fields_.clear();
-    for (const HeaderField& field : parser_.head().headers) {
-        fields_.push_back(
-            {rebase(field.name, raw, head_storage_), rebase(field.value, raw, head_storage_)});
-    }
-    head_.headers = HeaderFields(fields_);
+    request_.assign(parser_.head(), buffered.substr(0, parser_.head_size()));
 }
 
 void Connection::prepare_request() {
     const HTTPServerOptions& options = state_->options;
     body_read_ = 0;
     max_body_size_ = options.max_body_size;
-    body_remaining_ = head_.framing == BodyFraming::content_length ? head_.content_length : 0;
-    body_done_ = head_.framing == BodyFraming::none;
+    body_remaining_ =
+        request_.head.framing == BodyFraming::content_length ? request_.head.content_length : 0;
+    body_done_ = request_.head.framing == BodyFraming::none;
     continue_sent_ = false;
     chunked_.reset();
     request_decompressor_.reset();
     decompressed_pending_.clear();
     if (options.decompress_request && !body_done_) {
-        auto encoding = head_.headers.get("content-encoding");
+        auto encoding = request_.head.headers.get("content-encoding");
         if (encoding && (equals_ignoring_case(*encoding, "gzip") ||
                          equals_ignoring_case(*encoding, "deflate"))) {
             request_decompressor_.emplace(static_cast<std::size_t>(options.max_body_size));
@@ -190,7 +192,7 @@ void Connection::prepare_request() {
     // Tornado's rule: the rightmost X-Forwarded-For address that is not a trusted proxy,
     // overridden by X-Real-IP; used only when it is a valid IP.
     std::string candidate = peer_ip_;
-    if (auto forwarded = head_.headers.get("x-forwarded-for")) {
+    if (auto forwarded = request_.head.headers.get("x-forwarded-for")) {
         std::string_view list = *forwarded;
         while (!list.empty()) {
             std::size_t comma = list.rfind(',');
@@ -207,15 +209,15 @@ void Connection::prepare_request() {
             list = comma == std::string_view::npos ? std::string_view() : list.substr(0, comma);
         }
     }
-    if (auto real_ip = head_.headers.get("x-real-ip")) {
+    if (auto real_ip = request_.head.headers.get("x-real-ip")) {
         candidate = *real_ip;
     }
     if (is_valid_ip(candidate)) {
         remote_ip_ = candidate;
     }
-    auto scheme = head_.headers.get("x-scheme");
+    auto scheme = request_.head.headers.get("x-scheme");
     if (!scheme) {
-        scheme = head_.headers.get("x-forwarded-proto");
+        scheme = request_.head.headers.get("x-forwarded-proto");
     }
     if (scheme) {
         std::string_view last = scheme->substr(
@@ -231,8 +233,9 @@ void Connection::prepare_request() {
 Task<Connection::Outcome> Connection::serve_request() {
     prepare_request();
     reset_response();
-    if (head_.framing == BodyFraming::content_length && head_.content_length > max_body_size_) {
-        co_await send_error(413, "request body of " + std::to_string(head_.content_length) +
+    if (request_.head.framing == BodyFraming::content_length &&
+        request_.head.content_length > max_body_size_) {
+        co_await send_error(413, "request body of " + std::to_string(request_.head.content_length) +
                                      " bytes exceeds the limit of " +
                                      std::to_string(max_body_size_));
         co_return Outcome::close;
@@ -245,14 +248,15 @@ Task<Connection::Outcome> Connection::serve_request() {
         if (headers_are_valid()) {
             co_await finish();
         } else {
-            log::error("{} {}: invalid response header (header injection refused)", head_.method,
-                       head_.target);
+            log::error("{} {}: invalid response header (header injection refused)",
+                       request_.head.method, request_.head.target);
             co_await send_error(500, {});
         }
     }
     if (!body_done_ && !close_after_) {
         // Keep the connection only if the rest of the body is small enough to skip.
-        if (head_.framing == BodyFraming::content_length && body_remaining_ <= max_drained_body) {
+        if (request_.head.framing == BodyFraming::content_length &&
+            body_remaining_ <= max_drained_body) {
             phase_ = Phase::body;
             set_deadline(state_->options.body_timeout);
             while (!body_done_) {
@@ -262,7 +266,8 @@ Task<Connection::Outcome> Connection::serve_request() {
             close_after_ = true;
         }
     }
-    if (close_after_ || !head_.keep_alive || !state_->options.keep_alive || state_->shutting_down) {
+    if (close_after_ || !request_.head.keep_alive || !state_->options.keep_alive ||
+        state_->shutting_down) {
         co_return Outcome::close;
     }
     co_return Outcome::next_request;
@@ -303,8 +308,8 @@ Task<void> Connection::run_handler() {
     } catch (const StreamClosedError&) {
         throw;
     } catch (const std::exception& error) {
-        log::error("{} {} from {}: handler failed: {}", head_.method, head_.target, remote_ip_,
-                   error.what());
+        log::error("{} {} from {}: handler failed: {}", request_.head.method, request_.head.target,
+                   remote_ip_, error.what());
         if (head_sent_) {
             throw StreamClosedError("handler failed after the response started");
         }
@@ -347,7 +352,7 @@ Task<void> Connection::send_error(int status, std::string reason) {
 // --- request bodies -------------------------------------------------------------------------
 
 void Connection::send_continue_if_expected() {
-    if (head_.expect_continue && !continue_sent_ && !head_sent_) {
+    if (request_.head.expect_continue && !continue_sent_ && !head_sent_) {
         continue_sent_ = true;
         (void)stream_.write(std::string_view("HTTP/1.1 100 Continue\r\n\r\n"));
     }
@@ -366,7 +371,7 @@ void Connection::account_body(std::size_t bytes) {
 Task<std::string> Connection::read_body_piece(std::size_t max_bytes) {
     while (!body_done_) {
         std::string_view buffered = stream_.buffered();
-        if (head_.framing == BodyFraming::content_length && !buffered.empty()) {
+        if (request_.head.framing == BodyFraming::content_length && !buffered.empty()) {
             std::size_t take = static_cast<std::size_t>(
                 std::min<std::uint64_t>({body_remaining_, buffered.size(), max_bytes}));
             std::string piece(buffered.substr(0, take));
@@ -376,7 +381,7 @@ Task<std::string> Connection::read_body_piece(std::size_t max_bytes) {
             account_body(take);
             co_return piece;
         }
-        if (head_.framing == BodyFraming::chunked) {
+        if (request_.head.framing == BodyFraming::chunked) {
             auto result =
                 chunked_.decode(buffered.substr(0, std::min(buffered.size(), max_bytes + 4096)));
             if (result.status == ChunkedDecoder::Status::error) {
@@ -463,6 +468,25 @@ IOStream Connection::detach_stream() {
     return std::move(stream_);
 }
 
+std::unique_ptr<DetachedRequest> Connection::detached_copy() const {
+    if (!detached_) {
+        throw Error("detached_copy: detach the stream first");
+    }
+    auto copy = std::make_unique<DetachedRequest>();
+    copy->request.assign(request_.head, request_.storage);
+    copy->protocol = protocol_;
+    copy->remote_ip = remote_ip_;
+    copy->peer = peer_;
+    return copy;
+}
+
+void Connection::continue_with(Task<void> task) {
+    if (!detached_) {
+        throw Error("continue_with: detach the stream first");
+    }
+    continuation_ = std::move(task);
+}
+
 // --- responses ------------------------------------------------------------------------------
 
 void Connection::reset_response() noexcept {
@@ -510,7 +534,7 @@ void Connection::write(std::string_view data) {
 }
 
 bool Connection::sends_body() const noexcept {
-    return head_.method != "HEAD" && status_allows_body(status_);
+    return request_.head.method != "HEAD" && status_allows_body(status_);
 }
 
 void Connection::decide_compression() {
@@ -532,7 +556,7 @@ void Connection::decide_compression() {
     }
     bool big_enough =
         head_sent_ || chunked_response_ || body_.size() >= options.compression_min_size;
-    if (accepts_gzip(head_.headers) && big_enough) {
+    if (accepts_gzip(request_.head.headers) && big_enough) {
         compressor_.emplace(options.compression_level);
         response_headers_.set("Content-Encoding", "gzip");
     }
@@ -562,10 +586,11 @@ void Connection::append_head(bool chunked) {
         has_date = has_date || equals_ignoring_case(name, "date");
         has_connection = has_connection || equals_ignoring_case(name, "connection");
     }
-    const bool http_1_0 = head_.version == Version::http_1_0;
-    const bool keep_alive = head_.keep_alive && state_->options.keep_alive && !close_after_ &&
-                            !state_->shutting_down && !(chunked && http_1_0 && !declared_length_);
-    append_status_line(out_, head_.version, status_);
+    const bool http_1_0 = request_.head.version == Version::http_1_0;
+    const bool keep_alive = request_.head.keep_alive && state_->options.keep_alive &&
+                            !close_after_ && !state_->shutting_down &&
+                            !(chunked && http_1_0 && !declared_length_);
+    append_status_line(out_, request_.head.version, status_);
     if (!state_->options.server_name.empty() && !has_server) {
         append_field(out_, "Server", state_->options.server_name);
     }
@@ -645,7 +670,7 @@ Task<void> Connection::finish() {
     }
     out_.clear();
     if (!head_sent_) {
-        bool head_request = head_.method == "HEAD";
+        bool head_request = request_.head.method == "HEAD";
         declared_length_ = declared_content_length();
         if (!(head_request && declared_length_)) {
             declared_length_.reset();  // the body written decides, unless HEAD says otherwise
@@ -680,8 +705,9 @@ Task<void> Connection::finish() {
             } else if (declared_length_) {
                 out_.append(payload);
                 if (body_bytes_sent_ != *declared_length_) {
-                    log::error("{} {}: sent {} bytes for a Content-Length of {}", head_.method,
-                               head_.target, body_bytes_sent_, *declared_length_);
+                    log::error("{} {}: sent {} bytes for a Content-Length of {}",
+                               request_.head.method, request_.head.target, body_bytes_sent_,
+                               *declared_length_);
                     close_after_ = true;  // the client cannot tell where the body ends
                 }
             } else {

@@ -33,6 +33,25 @@ struct HTTPServer::State {
 
 namespace detail {
 
+/// A request head that owns its bytes: the parsed views point into `storage`.
+struct OwnedHead {
+    std::string storage;
+    std::vector<HeaderField> fields;
+    RequestHead head;
+
+    /// Copies `raw` and points the views of `parsed` (views of `raw`) at the copy. The storage
+    /// is reused: this allocates only for a head larger than any before it.
+    void assign(const RequestHead& parsed, std::string_view raw);
+};
+
+/// What a detached `HTTPRequest` owns: the head and the addresses, without the connection.
+struct DetachedRequest {
+    OwnedHead request;
+    std::string protocol;
+    std::string remote_ip;
+    SocketAddress peer;
+};
+
 class Connection {
   public:
     enum class Phase { idle, head, body, handler, closing };
@@ -47,7 +66,7 @@ class Connection {
     Task<void> run();
 
     // --- used by HTTPRequest -------------------------------------------------------------
-    const RequestHead& head() const noexcept { return head_; }
+    const RequestHead& head() const noexcept { return request_.head; }
     std::string_view protocol() const noexcept { return protocol_; }
     std::string_view remote_ip() const noexcept { return remote_ip_; }
     const SocketAddress& peer() const noexcept { return peer_; }
@@ -57,6 +76,10 @@ class Connection {
     void set_max_body_size(std::uint64_t bytes) noexcept { max_body_size_ = bytes; }
     bool connection_closed() const noexcept { return stream_.closed(); }
     IOStream detach_stream();
+    std::unique_ptr<DetachedRequest> detached_copy() const;
+    void continue_with(Task<void> task);
+    /// The task that takes the connection's place after an upgrade (invalid: none).
+    Task<void> take_continuation() noexcept { return std::move(continuation_); }
 
     // --- used by HTTPResponse ------------------------------------------------------------
     void set_status(int status);
@@ -107,9 +130,7 @@ class Connection {
 
     // The current request: the head copied out of the stream buffer, with views into it.
     RequestParser parser_;
-    std::string head_storage_;
-    std::vector<HeaderField> fields_;
-    RequestHead head_;
+    OwnedHead request_;
     std::string remote_ip_;
     std::string protocol_;
 
@@ -135,6 +156,7 @@ class Connection {
     std::uint64_t body_bytes_sent_ = 0;
     bool close_after_ = false;
     bool detached_ = false;
+    Task<void> continuation_;  // after an upgrade
     std::optional<GzipCompressor> compressor_;
 
     Phase phase_ = Phase::idle;

@@ -6,71 +6,113 @@ namespace gale::http {
 
 // --- HTTPRequest and HTTPResponse: views of the connection ---------------------------------
 
+HTTPRequest::HTTPRequest(detail::Connection& connection) noexcept : connection_(&connection) {}
+
+HTTPRequest::HTTPRequest(std::unique_ptr<detail::DetachedRequest> copy) noexcept
+    : copy_(std::move(copy)) {}
+
+HTTPRequest::~HTTPRequest() = default;
+
+const RequestHead& HTTPRequest::head() const noexcept {
+    return connection_ != nullptr ? connection_->head() : copy_->request.head;
+}
+
 std::string_view HTTPRequest::method() const noexcept {
-    return connection_.head().method;
+    return head().method;
 }
 std::string_view HTTPRequest::target() const noexcept {
-    return connection_.head().target;
+    return head().target;
 }
 std::string_view HTTPRequest::path() const noexcept {
-    return connection_.head().path;
+    return head().path;
 }
 std::string_view HTTPRequest::query() const noexcept {
-    return connection_.head().query;
+    return head().query;
 }
 Version HTTPRequest::version() const noexcept {
-    return connection_.head().version;
+    return head().version;
 }
 const HeaderFields& HTTPRequest::headers() const noexcept {
-    return connection_.head().headers;
+    return head().headers;
 }
 std::string_view HTTPRequest::host() const noexcept {
-    return connection_.head().authority;
+    return head().authority;
 }
 std::string_view HTTPRequest::protocol() const noexcept {
-    return connection_.protocol();
+    return connection_ != nullptr ? connection_->protocol() : copy_->protocol;
 }
 std::string_view HTTPRequest::remote_ip() const noexcept {
-    return connection_.remote_ip();
+    return connection_ != nullptr ? connection_->remote_ip() : copy_->remote_ip;
 }
 const SocketAddress& HTTPRequest::peer_address() const noexcept {
-    return connection_.peer();
+    return connection_ != nullptr ? connection_->peer() : copy_->peer;
 }
 bool HTTPRequest::keep_alive() const noexcept {
-    return connection_.head().keep_alive;
+    return head().keep_alive;
 }
 
 std::optional<std::uint64_t> HTTPRequest::content_length() const noexcept {
-    const RequestHead& head = connection_.head();
-    if (head.framing == BodyFraming::content_length) {
-        return head.content_length;
+    const RequestHead& request_head = head();
+    if (request_head.framing == BodyFraming::content_length) {
+        return request_head.content_length;
     }
-    if (head.framing == BodyFraming::none) {
+    if (request_head.framing == BodyFraming::none) {
         return 0;
     }
     return std::nullopt;
 }
 
 bool HTTPRequest::has_body() const noexcept {
-    return connection_.head().framing != BodyFraming::none;
+    return head().framing != BodyFraming::none;
 }
+
+// A detached copy has no body to read: its connection belongs to someone else.
+namespace {
+[[noreturn]] void throw_detached(const char* operation) {
+    throw Error(std::string(operation) + ": the request was detached from its connection");
+}
+}  // namespace
+
 bool HTTPRequest::body_complete() const noexcept {
-    return connection_.body_complete();
+    return connection_ == nullptr || connection_->body_complete();
 }
 Task<std::string> HTTPRequest::read_body() {
-    return connection_.read_body();
+    if (connection_ == nullptr) {
+        throw_detached("read_body");
+    }
+    return connection_->read_body();
 }
 Task<std::string> HTTPRequest::read_body_chunk(std::size_t max_bytes) {
-    return connection_.read_body_chunk(max_bytes);
+    if (connection_ == nullptr) {
+        throw_detached("read_body_chunk");
+    }
+    return connection_->read_body_chunk(max_bytes);
 }
 void HTTPRequest::set_max_body_size(std::uint64_t bytes) noexcept {
-    connection_.set_max_body_size(bytes);
+    if (connection_ != nullptr) {
+        connection_->set_max_body_size(bytes);
+    }
 }
 bool HTTPRequest::connection_closed() const noexcept {
-    return connection_.connection_closed();
+    return connection_ == nullptr || connection_->connection_closed();
 }
 IOStream HTTPRequest::detach_stream() {
-    return connection_.detach_stream();
+    if (connection_ == nullptr) {
+        throw_detached("detach_stream");
+    }
+    return connection_->detach_stream();
+}
+std::unique_ptr<HTTPRequest> HTTPRequest::detached_copy() const {
+    if (connection_ == nullptr) {
+        throw_detached("detached_copy");
+    }
+    return std::make_unique<HTTPRequest>(connection_->detached_copy());
+}
+void HTTPRequest::continue_with(Task<void> task) {
+    if (connection_ == nullptr) {
+        throw_detached("continue_with");
+    }
+    connection_->continue_with(std::move(task));
 }
 
 void HTTPResponse::set_status(int status) {
@@ -151,9 +193,21 @@ void HTTPServer::State::sweep() noexcept {
 
 namespace {
 
+// The connection's HTTP state lives on the heap, so that an upgrade (WebSocket) can free it
+// and keep only what its continuation needs.
+Task<void> run_connection(std::unique_ptr<detail::Connection> connection) {
+    co_await connection->run();
+    Task<void> continuation = connection->take_continuation();
+    connection.reset();
+    if (continuation.valid()) {
+        co_await std::move(continuation);
+    }
+}
+
+// Not a coroutine: the stream and the peer's address go to the connection, not into a frame.
 Task<void> serve(std::shared_ptr<HTTPServer::State> state, IOStream stream, SocketAddress peer) {
-    detail::Connection connection(std::move(state), std::move(stream), peer);
-    co_await connection.run();
+    return run_connection(
+        std::make_unique<detail::Connection>(std::move(state), std::move(stream), peer));
 }
 
 TCPServerOptions tcp_options_of(const HTTPServerOptions& options) {

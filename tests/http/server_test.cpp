@@ -421,3 +421,103 @@ TEST_CASE("a declared Content-Length streams a fixed-length body", "[http][serve
     };
     gale::test::run(body());
 }
+
+namespace {
+
+// After a 101 the handler hands the connection to a task of its own: an echo of lines that
+// answers with the request's path and a header first, from a detached copy of the request.
+gale::Task<void> echo_lines(gale::IOStream stream, std::unique_ptr<HTTPRequest> request) {
+    std::string greeting = std::string(request->path()) + " " +
+                           std::string(request->headers().get_or("x-probe", "-")) + " " +
+                           std::string(request->method()) + " " +
+                           std::string(request->remote_ip()) + "\n";
+    co_await stream.write(std::move(greeting));
+    while (true) {
+        std::string line = co_await stream.read_until("\n");
+        if (line == "quit\n") {
+            break;
+        }
+        co_await stream.write(std::move(line));
+    }
+}
+
+gale::Task<void> upgrading_handler(HTTPRequest& request, HTTPResponse& response) {
+    response.set_status(101);
+    response.headers().set("Upgrade", "lines");
+    response.headers().set("Connection", "upgrade");
+    co_await response.finish();
+    gale::IOStream stream = request.detach_stream();
+    std::unique_ptr<HTTPRequest> copy = request.detached_copy();
+    CHECK(copy->connection_closed());  // HTTP no longer watches this connection
+    CHECK(copy->body_complete());
+    CHECK_THROWS_AS(copy->read_body(), gale::Error);
+    CHECK_THROWS_AS(copy->detach_stream(), gale::Error);
+    request.continue_with(echo_lines(std::move(stream), std::move(copy)));
+}
+
+}  // namespace
+
+TEST_CASE("after a 101 the connection continues in a task of the handler's choosing",
+          "[http][server][upgrade]") {
+    auto body = []() -> gale::Task<void> {
+        gale::http::HTTPServer server(upgrading_handler);
+        const std::uint16_t port = server.listen(0, "127.0.0.1").front().port();
+        gale::IOStream client = co_await connect(port);
+        co_await client.write(
+            "GET /lines?x=1 HTTP/1.1\r\nHost: a\r\nX-Probe: kept\r\nUpgrade: lines\r\n"
+            "Connection: upgrade\r\n\r\n");
+        std::string head = co_await gale::with_timeout(10s, client.read_until("\r\n\r\n"));
+        CHECK(status_line(head) == "HTTP/1.1 101 Switching Protocols");
+        std::string greeting = co_await gale::with_timeout(10s, client.read_until("\n"));
+        CHECK(greeting == "/lines kept GET 127.0.0.1\n");
+        co_await client.write(std::string("one\ntwo\n"));
+        std::string echoed = co_await gale::with_timeout(10s, client.read_bytes(8));
+        CHECK(echoed == "one\ntwo\n");
+        // The continuation still counts as the server's connection until it ends.
+        CHECK(server.connection_count() == 1);
+        co_await client.write("quit\n");
+        std::string rest = co_await gale::with_timeout(10s, client.read_until_close());
+        CHECK(rest.empty());
+        auto no_connections = [&server] { return server.connection_count() == 0; };
+        const bool ended = co_await gale::test::eventually(no_connections);
+        CHECK(ended);
+    };
+    gale::test::run(body());
+}
+
+TEST_CASE("shutdown waits for a continuation, then cancels it", "[http][server][upgrade]") {
+    auto body = []() -> gale::Task<void> {
+        gale::http::HTTPServer server(upgrading_handler);
+        const std::uint16_t port = server.listen(0, "127.0.0.1").front().port();
+        gale::IOStream client = co_await connect(port);
+        co_await client.write(
+            "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: lines\r\n"
+            "Connection: upgrade\r\n\r\n");
+        co_await gale::with_timeout(10s, client.read_until("\r\n\r\n"));
+        co_await gale::with_timeout(10s, client.read_until("\n"));
+        const auto started = gale::IOLoop::current().time();
+        co_await server.shutdown(300ms);  // the echo never ends on its own: cancelled
+        CHECK(gale::IOLoop::current().time() - started >= 300ms);
+        CHECK(server.connection_count() == 0);
+        std::string rest = co_await gale::with_timeout(10s, client.read_until_close());
+        CHECK(rest.empty());
+    };
+    gale::test::run(body());
+}
+
+TEST_CASE("continue_with and detached_copy need a detached stream", "[http][server][upgrade]") {
+    auto handler = [](HTTPRequest& request, HTTPResponse& response) -> gale::Task<void> {
+        CHECK_THROWS_AS(request.detached_copy(), gale::Error);
+        CHECK_THROWS_AS(request.continue_with(gale::sleep(1ms)), gale::Error);
+        response.write("plain");
+        co_return;
+    };
+    auto body = [&]() -> gale::Task<void> {
+        gale::http::HTTPServer server(handler);
+        const std::uint16_t port = server.listen(0, "127.0.0.1").front().port();
+        std::string response =
+            co_await exchange(port, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        CHECK(status_line(response) == "HTTP/1.1 200 OK");
+    };
+    gale::test::run(body());
+}

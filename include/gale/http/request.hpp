@@ -8,12 +8,13 @@
 /// gets its `100 Continue` when the handler first reads the body.
 ///
 /// The request and its response are owned by the connection; a task that outlives the
-/// handler must copy what it needs.
+/// handler must copy what it needs, or take a `detached_copy()` after an upgrade.
 
 #include <gale/http/parser.hpp>
 #include <gale/ioloop/iostream.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,13 +39,16 @@ class HTTPError : public Error {
 
 namespace detail {
 class Connection;
-}
+struct DetachedRequest;
+}  // namespace detail
 
 class HTTPRequest {
   public:
-    explicit HTTPRequest(detail::Connection& connection) noexcept : connection_(connection) {}
+    explicit HTTPRequest(detail::Connection& connection) noexcept;
+    explicit HTTPRequest(std::unique_ptr<detail::DetachedRequest> copy) noexcept;
     HTTPRequest(const HTTPRequest&) = delete;
     HTTPRequest& operator=(const HTTPRequest&) = delete;
+    ~HTTPRequest();
 
     std::string_view method() const noexcept;
     /// The request target as sent ("/path?query", or an absolute URI).
@@ -77,16 +81,29 @@ class HTTPRequest {
     /// Raises the body limit for this request (streaming uploads).
     void set_max_body_size(std::uint64_t bytes) noexcept;
 
-    /// True when the client has closed the connection (or it failed).
+    /// True when the client has closed the connection (or it failed). Always true once the
+    /// stream was detached, and for a detached copy: HTTP no longer watches the connection.
     bool connection_closed() const noexcept;
 
+    // --- upgrades (101 Switching Protocols) -------------------------------------------------
     /// Takes the connection out of HTTP, after a `101 Switching Protocols` response was
     /// finished: the stream now belongs to the caller (WebSocket). Bytes the client sent after
     /// the request are still buffered in it.
     IOStream detach_stream();
+    /// After `detach_stream`: a request that owns a copy of this one's head (method, target,
+    /// headers) and addresses, for a task that outlives the handler. Its body cannot be read.
+    std::unique_ptr<HTTPRequest> detached_copy() const;
+    /// After `detach_stream`: `task` takes the connection's place once the handler returns.
+    /// The server frees everything it kept for the HTTP exchange (its buffers and the
+    /// handler's coroutine frames) and runs `task` in the connection's stead: it still counts
+    /// against `max_connections`, and `shutdown` waits for it, then cancels it.
+    void continue_with(Task<void> task);
 
   private:
-    detail::Connection& connection_;
+    const RequestHead& head() const noexcept;
+
+    detail::Connection* connection_ = nullptr;       // while served over HTTP
+    std::unique_ptr<detail::DetachedRequest> copy_;  // a detached copy's own head
 };
 
 }  // namespace gale::http
