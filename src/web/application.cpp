@@ -295,6 +295,12 @@ Task<void> Application::dispatch(http::HTTPRequest& request, http::HTTPResponse&
     }
     co_await handler->execute(*this, request, response, std::move(match.args),
                               std::move(match.kwargs), methods);
+    if (handler->hands_over_connection_) {
+        handler->detach_from_http(request.detached_copy());
+        RequestHandler& upgraded_handler = *handler;
+        Task<void> upgraded = upgraded_handler.serve_upgraded(std::move(handler));
+        request.continue_with(std::move(upgraded));
+    }
 }
 
 std::vector<SocketAddress> Application::listen(std::uint16_t port,

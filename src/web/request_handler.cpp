@@ -108,7 +108,46 @@ SignedValueSecrets secrets_of(const ApplicationSettings& settings) {
 
 }  // namespace
 
+struct RequestHandler::Inputs {
+    Arguments query_arguments;
+    FormData form;
+    std::string body;
+    std::optional<std::vector<Cookie>> cookies;
+    std::optional<std::optional<std::string>> current_user;
+    std::optional<XsrfToken> xsrf_token;
+};
+
+namespace {
+const Arguments no_arguments;
+const FormData no_form;
+const std::string no_body;
+}  // namespace
+
+RequestHandler::RequestHandler() = default;
 RequestHandler::~RequestHandler() = default;
+
+RequestHandler::Inputs& RequestHandler::inputs() {
+    if (!inputs_) {
+        inputs_ = std::make_unique<Inputs>();
+    }
+    return *inputs_;
+}
+
+const Arguments& RequestHandler::query_arguments() const noexcept {
+    return inputs_ ? inputs_->query_arguments : no_arguments;
+}
+const Arguments& RequestHandler::body_arguments() const noexcept {
+    return inputs_ ? inputs_->form.fields : no_form.fields;
+}
+const std::vector<UploadedFile>& RequestHandler::files() const noexcept {
+    return inputs_ ? inputs_->form.files : no_form.files;
+}
+std::vector<const UploadedFile*> RequestHandler::files(std::string_view name) const {
+    return inputs_ ? inputs_->form.files_named(name) : std::vector<const UploadedFile*>();
+}
+const std::string& RequestHandler::body() const noexcept {
+    return inputs_ ? inputs_->body : no_body;
+}
 
 // --- default implementations ----------------------------------------------------------------
 
@@ -184,6 +223,23 @@ void RequestHandler::write_error(int status, std::exception_ptr error) {
 }
 
 // --- the request's life -----------------------------------------------------------------------
+
+http::HTTPResponse& RequestHandler::response() {
+    if (response_ == nullptr) [[unlikely]] {
+        throw Error("the response is over: the connection was handed over (WebSocket)");
+    }
+    return *response_;
+}
+
+void RequestHandler::detach_from_http(std::unique_ptr<http::HTTPRequest> request) noexcept {
+    detached_request_ = std::move(request);
+    request_ = detached_request_.get();
+    response_ = nullptr;
+}
+
+Task<void> RequestHandler::serve_upgraded(std::unique_ptr<RequestHandler>) {
+    co_return;
+}
 
 Task<void> RequestHandler::execute(Application& application, http::HTTPRequest& request,
                                    http::HTTPResponse& response, std::vector<std::string> path_args,
@@ -271,7 +327,7 @@ Task<void> RequestHandler::run_method() {
         co_await delete_();
     } else if (method == "OPTIONS") {
         if (std::find(allowed.begin(), allowed.end(), "OPTIONS") != allowed.end() &&
-            get_status() == 200 && !response_->headers().contains("allow")) {
+            get_status() == 200 && !response().headers().contains("allow")) {
             std::string allow;
             for (const std::string& name : allowed) {
                 allow += (allow.empty() ? "" : ", ") + name;
@@ -285,22 +341,26 @@ Task<void> RequestHandler::run_method() {
 }
 
 Task<void> RequestHandler::read_arguments() {
-    query_arguments_ = parse_query_string(request_->query());
+    if (!request_->query().empty()) {
+        inputs().query_arguments = parse_query_string(request_->query());
+    }
     request_->set_max_body_size(application_->settings().max_body_size);
     if (!request_->has_body() || stream_request_body()) {
         co_return;
     }
-    body_ = co_await request_->read_body();
+    std::string body = co_await request_->read_body();
+    inputs().body = std::move(body);
     parse_body_arguments();
 }
 
 void RequestHandler::parse_body_arguments() {
     // urlencoded and multipart/form-data bodies; other types are left to the handler.
-    form_ = parse_form_body(request_->headers().get_or("content-type", ""), body_);
+    Inputs& parsed = inputs();
+    parsed.form = parse_form_body(request_->headers().get_or("content-type", ""), parsed.body);
 }
 
 Task<void> RequestHandler::handle_failure(int status, std::exception_ptr error) {
-    if (response_->head_sent()) {
+    if (response().head_sent()) {
         throw StreamClosedError("the handler failed after the response started");
     }
     send_error(status, error);
@@ -310,8 +370,8 @@ Task<void> RequestHandler::handle_failure(int status, std::exception_ptr error) 
 // --- arguments ---------------------------------------------------------------------------------
 
 std::string RequestHandler::get_argument(std::string_view name) {
-    auto body_value = form_.fields.last(name);
-    auto value = body_value ? body_value : query_arguments_.last(name);
+    auto body_value = body_arguments().last(name);
+    auto value = body_value ? body_value : query_arguments().last(name);
     if (!value) {
         throw http::HTTPError(400, "missing argument " + std::string(name));
     }
@@ -319,43 +379,43 @@ std::string RequestHandler::get_argument(std::string_view name) {
 }
 
 std::string RequestHandler::get_argument(std::string_view name, std::string_view fallback) {
-    auto body_value = form_.fields.last(name);
-    auto value = body_value ? body_value : query_arguments_.last(name);
+    auto body_value = body_arguments().last(name);
+    auto value = body_value ? body_value : query_arguments().last(name);
     return value ? clean_argument(*value) : std::string(fallback);
 }
 
 std::vector<std::string> RequestHandler::get_arguments(std::string_view name) {
     std::vector<std::string> values;
-    for (const std::string& value : query_arguments_.all(name)) {
+    for (const std::string& value : query_arguments().all(name)) {
         values.push_back(clean_argument(value));
     }
-    for (const std::string& value : form_.fields.all(name)) {
+    for (const std::string& value : body_arguments().all(name)) {
         values.push_back(clean_argument(value));
     }
     return values;
 }
 
 std::optional<std::string> RequestHandler::get_query_argument(std::string_view name) {
-    auto value = query_arguments_.last(name);
+    auto value = query_arguments().last(name);
     return value ? std::optional<std::string>(clean_argument(*value)) : std::nullopt;
 }
 
 std::vector<std::string> RequestHandler::get_query_arguments(std::string_view name) {
     std::vector<std::string> values;
-    for (const std::string& value : query_arguments_.all(name)) {
+    for (const std::string& value : query_arguments().all(name)) {
         values.push_back(clean_argument(value));
     }
     return values;
 }
 
 std::optional<std::string> RequestHandler::get_body_argument(std::string_view name) {
-    auto value = form_.fields.last(name);
+    auto value = body_arguments().last(name);
     return value ? std::optional<std::string>(clean_argument(*value)) : std::nullopt;
 }
 
 std::vector<std::string> RequestHandler::get_body_arguments(std::string_view name) {
     std::vector<std::string> values;
-    for (const std::string& value : form_.fields.all(name)) {
+    for (const std::string& value : body_arguments().all(name)) {
         values.push_back(clean_argument(value));
     }
     return values;
@@ -363,7 +423,7 @@ std::vector<std::string> RequestHandler::get_body_arguments(std::string_view nam
 
 nlohmann::json RequestHandler::get_json_body() {
     try {
-        return nlohmann::json::parse(body_);
+        return nlohmann::json::parse(body());
     } catch (const nlohmann::json::exception& error) {
         throw http::HTTPError(400, std::string("invalid JSON body: ") + error.what());
     }
@@ -372,10 +432,10 @@ nlohmann::json RequestHandler::get_json_body() {
 // --- the response ------------------------------------------------------------------------------
 
 void RequestHandler::set_status(int status) {
-    response_->set_status(status);
+    response().set_status(status);
 }
 int RequestHandler::get_status() const noexcept {
-    return response_->status();
+    return response_ != nullptr ? response_->status() : 101;  // after a hand-over: its 101
 }
 
 void RequestHandler::set_header(std::string_view name, std::string_view value) {
@@ -383,7 +443,7 @@ void RequestHandler::set_header(std::string_view name, std::string_view value) {
         throw Error("unsafe header: '" + std::string(name) +
                     "' (CR, LF or NUL in a value, or a bad name)");
     }
-    response_->headers().set(name, std::string(value));
+    response().headers().set(name, std::string(value));
 }
 
 void RequestHandler::add_header(std::string_view name, std::string_view value) {
@@ -391,31 +451,31 @@ void RequestHandler::add_header(std::string_view name, std::string_view value) {
         throw Error("unsafe header: '" + std::string(name) +
                     "' (CR, LF or NUL in a value, or a bad name)");
     }
-    response_->headers().add(std::string(name), std::string(value));
+    response().headers().add(std::string(name), std::string(value));
 }
 
 void RequestHandler::clear_header(std::string_view name) {
-    response_->headers().remove(name);
+    response().headers().remove(name);
 }
 
 void RequestHandler::write(std::string_view text) {
     if (finished_ || done_writing_) {
         throw Error("write() after finish() or redirect()");
     }
-    if (!response_->headers().contains("content-type")) {
-        response_->headers().set("Content-Type", "text/html; charset=UTF-8");
+    if (!response().headers().contains("content-type")) {
+        response().headers().set("Content-Type", "text/html; charset=UTF-8");
     }
-    response_->write(text);
+    response().write(text);
 }
 
 void RequestHandler::write_json(const nlohmann::json& value) {
-    response_->headers().set("Content-Type", "application/json; charset=UTF-8");
+    response().headers().set("Content-Type", "application/json; charset=UTF-8");
     write(std::string_view(value.dump()));
 }
 
 Task<void> RequestHandler::flush() {
     streamed_ = true;
-    co_await response_->flush();
+    co_await response().flush();
 }
 
 bool RequestHandler::apply_etag() {
@@ -423,17 +483,17 @@ bool RequestHandler::apply_etag() {
     std::string_view method = request_->method();
     if (streamed_ || get_status() != 200 || !is_one_of(method, {"GET", "HEAD"}) ||
         settings.etag_max_body_size == 0 ||
-        response_->buffered_size() > settings.etag_max_body_size ||
-        response_->headers().contains("etag")) {
+        response().buffered_size() > settings.etag_max_body_size ||
+        response().headers().contains("etag")) {
         return false;
     }
-    std::string etag = content_etag(response_->buffered_body());
+    std::string etag = content_etag(response().buffered_body());
     auto if_none_match = request_->headers().get("if-none-match");
     bool matches = if_none_match && etag_matches(*if_none_match, etag);
-    response_->headers().add("Etag", std::move(etag));  // none yet: checked above
+    response().headers().add("Etag", std::move(etag));  // none yet: checked above
     if (matches) {
         set_status(304);
-        response_->clear_body();
+        response().clear_body();
         return true;
     }
     return false;
@@ -445,7 +505,7 @@ Task<void> RequestHandler::finish() {
     }
     apply_etag();
     finished_ = true;
-    co_await response_->finish();
+    co_await response().finish();
 }
 
 void RequestHandler::render(std::string_view name, nlohmann::json data) {
@@ -473,7 +533,7 @@ std::string RequestHandler::render_string(std::string_view name, nlohmann::json 
 }
 
 void RequestHandler::redirect(std::string_view url, bool permanent, int status) {
-    if (response_->head_sent()) {
+    if (response().head_sent()) {
         throw Error("redirect() after the response started");
     }
     if (status == 0) {
@@ -484,19 +544,19 @@ void RequestHandler::redirect(std::string_view url, bool permanent, int status) 
     }
     set_status(status);
     set_header("Location", url);
-    response_->clear_body();
+    response().clear_body();
     done_writing_ = true;  // the response is complete; it is sent when the handler returns
 }
 
 void RequestHandler::send_error(int status, std::exception_ptr error) {
-    if (response_->head_sent()) {
+    if (response().head_sent()) {
         throw Error("send_error() after the response started");
     }
-    response_->clear_body();
+    response().clear_body();
     done_writing_ = false;
     for (std::string_view name :
          {"content-type", "content-encoding", "etag", "location", "content-disposition"}) {
-        response_->headers().remove(name);
+        response().headers().remove(name);
     }
     set_status(status);
     write_error(status, error);
@@ -505,7 +565,8 @@ void RequestHandler::send_error(int status, std::exception_ptr error) {
 // --- cookies -------------------------------------------------------------------------------------
 
 const std::vector<Cookie>& RequestHandler::request_cookies() {
-    if (!cookies_) {
+    Inputs& known = inputs();
+    if (!known.cookies) {
         std::vector<Cookie> all;
         for (const auto& field : request_->headers()) {
             if (http::equals_ignoring_case(field.name, "cookie")) {
@@ -513,9 +574,9 @@ const std::vector<Cookie>& RequestHandler::request_cookies() {
                 all.insert(all.end(), parsed.begin(), parsed.end());
             }
         }
-        cookies_ = std::move(all);
+        known.cookies = std::move(all);
     }
-    return *cookies_;
+    return *known.cookies;
 }
 
 std::optional<std::string> RequestHandler::get_cookie(std::string_view name) {
@@ -524,11 +585,11 @@ std::optional<std::string> RequestHandler::get_cookie(std::string_view name) {
 
 void RequestHandler::set_cookie(std::string_view name, std::string_view value,
                                 const CookieOptions& options) {
-    response_->headers().add("Set-Cookie", format_set_cookie(name, value, options));
+    response().headers().add("Set-Cookie", format_set_cookie(name, value, options));
 }
 
 void RequestHandler::clear_cookie(std::string_view name, const CookieOptions& options) {
-    response_->headers().add("Set-Cookie", format_delete_cookie(name, options));
+    response().headers().add("Set-Cookie", format_delete_cookie(name, options));
 }
 
 std::optional<std::string> RequestHandler::get_signed_cookie(std::string_view name,
@@ -556,17 +617,18 @@ void RequestHandler::set_signed_cookie(std::string_view name, std::string_view v
 
 // The raw token of this user: from the _xsrf cookie, or new (and then set as the cookie).
 const XsrfToken& RequestHandler::current_xsrf_token() {
-    if (!xsrf_token_) {
+    std::optional<XsrfToken>& token = inputs().xsrf_token;
+    if (!token) {
         if (auto cookie = get_cookie("_xsrf")) {
-            xsrf_token_ = decode_xsrf_token(*cookie);
+            token = decode_xsrf_token(*cookie);
         }
-        if (!xsrf_token_) {
-            xsrf_token_ = generate_xsrf_token();
-            set_cookie("_xsrf", encode_xsrf_token(*xsrf_token_),
+        if (!token) {
+            token = generate_xsrf_token();
+            set_cookie("_xsrf", encode_xsrf_token(*token),
                        application_->settings().xsrf_cookie_options);
         }
     }
-    return *xsrf_token_;
+    return *token;
 }
 
 std::string RequestHandler::xsrf_token() {
@@ -600,10 +662,11 @@ void RequestHandler::check_xsrf_cookie() {
 }
 
 const std::optional<std::string>& RequestHandler::current_user() {
-    if (!current_user_) {
-        current_user_ = get_current_user();
+    std::optional<std::optional<std::string>>& user = inputs().current_user;
+    if (!user) {
+        user = get_current_user();
     }
-    return *current_user_;
+    return *user;
 }
 
 void RequestHandler::require_login() {

@@ -175,6 +175,11 @@ Task<void> WebSocketHandler::get() {
                                                 connection_options(options, agreed_deflate_));
     connection_->set_observer(this);
     register_open();
+    hand_over_connection();  // serve_upgraded() goes on without the HTTP request's state
+}
+
+// `self` owns this handler: it is destroyed with the coroutine's frame, after on_close().
+Task<void> WebSocketHandler::serve_upgraded([[maybe_unused]] std::unique_ptr<RequestHandler> self) {
     bool cancelled = false;
     try {
         co_await serve_messages();

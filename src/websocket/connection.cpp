@@ -68,6 +68,7 @@ Connection::Connection(Passkey, IOStream stream, ConnectionOptions options)
     : stream_(std::move(stream)),
       options_(std::move(options)),
       reader_(reader_options(options_), options_.deflate) {
+    stream_.set_release_output_when_idle(true);  // many connections, mostly idle
     if (options_.deflate) {
         compressor_ = std::make_unique<MessageCompressor>(
             make_compressor(options_.role, *options_.deflate, options_.deflate_options));
@@ -82,6 +83,19 @@ std::size_t Connection::queued_bytes() const noexcept {
 
 // --- reading ---------------------------------------------------------------------------------
 
+namespace {
+
+Message take_message(MessageReader& reader) {
+    Message message;
+    message.binary = reader.opcode() == Opcode::binary;
+    message.data = reader.take_message();
+    return message;
+}
+
+}  // namespace
+
+// Its frame is what an idle connection keeps while it waits for data: the rare events are
+// handled in handle_control_event, so that their temporaries take no room here.
 Task<std::optional<Message>> Connection::read_message() {
     std::shared_ptr<Connection> self = shared_from_this();
     if (reading_) {
@@ -97,52 +111,57 @@ Task<std::optional<Message>> Connection::read_message() {
     while (state_ != State::closed) {
         const ReadResult result = reader_.read(stream_.buffered());
         stream_.consume(result.consumed);
-        switch (result.event) {
-            case ReadEvent::need_more: {
-                bool more = false;
-                if (!peer_finished) {
-                    try {
-                        more = co_await stream_.wait_for_data();
-                    } catch (const StreamClosedError&) {
-                    } catch (const StreamBufferFullError&) {
-                    }
-                }
-                if (!more) {
-                    if (!peer_finished && !stream_.closed() && !stream_.buffered().empty()) {
-                        peer_finished = true;  // read what came with the end once more
-                        break;
-                    }
-                    mark_closed(abnormal_code, "the connection ended without a close frame");
-                    stream_.close();
-                }
-                break;
+        if (result.event == ReadEvent::message) {
+            if (state_ == State::open) {
+                co_return take_message(reader_);
             }
-            case ReadEvent::message:
-                if (state_ == State::open) {
-                    Message message;
-                    message.binary = reader_.opcode() == Opcode::binary;
-                    message.data = reader_.take_message();
-                    co_return message;
-                }
-                break;  // this side is closing: data is dropped
-            case ReadEvent::ping:
-                co_await answer_ping();
-                break;
-            case ReadEvent::pong:
-                awaiting_pong_ = false;
-                if (observer_ != nullptr) {
-                    observer_->on_pong(reader_.control_payload());
-                }
-                break;
-            case ReadEvent::close:
-                co_await handle_close_frame();
-                break;
-            case ReadEvent::violation:
-                co_await fail(reader_.violation());
-                break;
+            continue;  // this side is closing: data is dropped
+        }
+        if (result.event != ReadEvent::need_more) {
+            co_await handle_control_event(result.event);
+            continue;
+        }
+        bool more = false;
+        if (!peer_finished) {
+            try {
+                more = co_await stream_.wait_for_data();
+            } catch (const StreamClosedError&) {
+            } catch (const StreamBufferFullError&) {
+            }
+        }
+        if (!more) {
+            if (!peer_finished && !stream_.closed() && !stream_.buffered().empty()) {
+                peer_finished = true;  // read what came with the end once more
+                continue;
+            }
+            mark_closed(abnormal_code, "the connection ended without a close frame");
+            stream_.close();
         }
     }
     co_return std::nullopt;
+}
+
+Task<void> Connection::handle_control_event(ReadEvent event) {
+    switch (event) {
+        case ReadEvent::ping:
+            co_await answer_ping();
+            break;
+        case ReadEvent::pong:
+            awaiting_pong_ = false;
+            if (observer_ != nullptr) {
+                observer_->on_pong(reader_.control_payload());
+            }
+            break;
+        case ReadEvent::close:
+            co_await handle_close_frame();
+            break;
+        case ReadEvent::violation:
+            co_await fail(reader_.violation());
+            break;
+        case ReadEvent::need_more:
+        case ReadEvent::message:
+            break;
+    }
 }
 
 Task<void> Connection::answer_ping() {

@@ -114,12 +114,12 @@ ReadResult MessageReader::read_control_frame(std::string_view rest, std::size_t 
     const FrameHeader& header = parser_.header();
     const auto size = static_cast<std::size_t>(header.payload_length);
     const std::string_view payload = rest.substr(header.header_size, size);
+    control_.resize(size);  // pings of up to 15 bytes stay in the string's own buffer
     if (header.masked) {
         copy_masked(payload, control_.data(), header.mask_key);
     } else {
         std::memcpy(control_.data(), payload.data(), size);
     }
-    control_size_ = size;
     consumed += header.header_size + size;
     switch (header.opcode) {
         case Opcode::ping:

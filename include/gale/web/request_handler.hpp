@@ -33,6 +33,7 @@
 
 #include <exception>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,7 +52,7 @@ class Finish : public Error {
 
 class RequestHandler {
   public:
-    RequestHandler() = default;
+    RequestHandler();
     RequestHandler(const RequestHandler&) = delete;
     RequestHandler& operator=(const RequestHandler&) = delete;
     virtual ~RequestHandler();
@@ -99,16 +100,14 @@ class RequestHandler {
     std::vector<std::string> get_query_arguments(std::string_view name);
     std::optional<std::string> get_body_argument(std::string_view name);
     std::vector<std::string> get_body_arguments(std::string_view name);
-    const Arguments& query_arguments() const noexcept { return query_arguments_; }
-    const Arguments& body_arguments() const noexcept { return form_.fields; }
+    const Arguments& query_arguments() const noexcept;
+    const Arguments& body_arguments() const noexcept;
     /// Files uploaded with multipart/form-data (their bodies are views of `body()`).
-    const std::vector<UploadedFile>& files() const noexcept { return form_.files; }
+    const std::vector<UploadedFile>& files() const noexcept;
     /// The files uploaded in form field `name`.
-    std::vector<const UploadedFile*> files(std::string_view name) const {
-        return form_.files_named(name);
-    }
+    std::vector<const UploadedFile*> files(std::string_view name) const;
     /// The request body (read before prepare()).
-    const std::string& body() const noexcept { return body_; }
+    const std::string& body() const noexcept;
     /// The body parsed as JSON; HTTPError(400) when it is not valid JSON.
     nlohmann::json get_json_body();
 
@@ -177,7 +176,23 @@ class RequestHandler {
                        std::map<std::string, std::string, std::less<>> path_kwargs,
                        const std::vector<std::string>* allowed_methods);
 
+  protected:
+    // --- protocols that take the connection over after a 101 (WebSocketHandler) ---------
+    /// Called by a method that finished a 101 and detached the stream: once the request is
+    /// over (`on_finish` has run), the handler outlives the HTTP exchange and
+    /// `serve_upgraded(self)` runs in the connection's stead. `request()` is then a detached
+    /// copy (head and addresses, no body) and the response methods throw.
+    void hand_over_connection() noexcept { hands_over_connection_ = true; }
+    /// What runs after the hand-over (see above). `self` owns this handler: the coroutine
+    /// keeps it to its end. The default does nothing.
+    virtual Task<void> serve_upgraded(std::unique_ptr<RequestHandler> self);
+
   private:
+    friend class Application;
+    // After the hand-over: the handler keeps its own copy of the request, and no response.
+    void detach_from_http(std::unique_ptr<http::HTTPRequest> request) noexcept;
+    http::HTTPResponse& response();
+
     void write_json(const nlohmann::json& value);
     Task<void> run_method();
     Task<void> read_arguments();
@@ -190,18 +205,19 @@ class RequestHandler {
     Application* application_ = nullptr;
     http::HTTPRequest* request_ = nullptr;
     http::HTTPResponse* response_ = nullptr;
+    std::unique_ptr<http::HTTPRequest> detached_request_;
     const std::vector<std::string>* allowed_methods_ = nullptr;
     std::vector<std::string> path_args_;
     std::map<std::string, std::string, std::less<>> path_kwargs_;
-    Arguments query_arguments_;
-    FormData form_;
-    std::string body_;
-    std::optional<std::vector<Cookie>> cookies_;
-    std::optional<std::optional<std::string>> current_user_;
-    std::optional<XsrfToken> xsrf_token_;
+    // Arguments, body, cookies, user, XSRF token: allocated when a request has any of them,
+    // so that a plain GET (and a WebSocket, which lives long) carries none of their room.
+    struct Inputs;
+    Inputs& inputs();
+    std::unique_ptr<Inputs> inputs_;
     bool finished_ = false;
     bool done_writing_ = false;
     bool streamed_ = false;
+    bool hands_over_connection_ = false;
 };
 
 }  // namespace gale::web

@@ -17,6 +17,13 @@
 /// `Origin` that `check_origin` refuses → 403. `prepare()` runs before it (it may set headers
 /// and cookies, which travel with the 101, or answer with an error instead).
 ///
+/// The HTTP request ends with the 101: `on_finish` runs then (Tornado's order), and the server
+/// frees what it kept for the exchange, so that an idle WebSocket costs about 4 KB. The
+/// handler keeps its own copy of the request's head — `request()` still answers method, path,
+/// query, headers and addresses (not the body), and arguments and cookies still work — while
+/// the response methods (`set_header`, `write`, …) throw. The connection still counts
+/// against the server's `max_connections`, and server shutdown waits for it.
+///
 /// After the 101: `open()` (with `path_args()`/`path_kwargs()`), then `on_message` for each
 /// message in order — the next one is not read until the previous `on_message` has finished,
 /// so a slow handler slows the peer down (TCP backpressure) — and `on_close()` exactly once at
@@ -131,6 +138,7 @@ class WebSocketHandler : public RequestHandler, private websocket::ConnectionObs
     Task<void> options() final;
 
   private:
+    Task<void> serve_upgraded(std::unique_ptr<RequestHandler> self) override;
     void accept_handshake(const WebSocketOptions& options);
     Task<void> serve_messages();
     Task<void> run_user_code(Task<void> code);

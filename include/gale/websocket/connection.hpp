@@ -165,6 +165,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     enum class State { open, closing, closed };
     struct Backlog;
 
+    Task<void> handle_control_event(ReadEvent event);
     Task<void> handle_close_frame();
     Task<void> fail(Violation violation);
     Task<void> answer_ping();

@@ -29,7 +29,6 @@
 #include <gale/websocket/message.hpp>
 #include <gale/websocket/protocol.hpp>
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -81,13 +80,11 @@ class MessageReader {
     /// message is there (a fragmented one may be half assembled).
     std::string take_message();
     /// The last ping's or pong's payload (also the last close frame's whole payload).
-    std::string_view control_payload() const noexcept {
-        return std::string_view(control_.data(), control_size_);
-    }
+    std::string_view control_payload() const noexcept { return control_; }
     /// The last close frame's code (`no_status` when it had none) and reason.
     CloseCode close_code() const noexcept { return close_code_; }
     std::string_view close_reason() const noexcept {
-        return control_size_ >= 2 ? control_payload().substr(2) : std::string_view();
+        return control_.size() >= 2 ? control_payload().substr(2) : std::string_view();
     }
     const Violation& violation() const noexcept { return violation_; }
     /// A fragmented message is under way (control frames may still arrive).
@@ -104,8 +101,7 @@ class MessageReader {
     bool in_payload_ = false;
     bool failed_ = false;
     Violation violation_;
-    std::array<char, max_control_payload_size> control_{};
-    std::size_t control_size_ = 0;
+    std::string control_;  // the last control frame's payload (at most 125 bytes)
     CloseCode close_code_ = CloseCode::no_status;
 };
 
