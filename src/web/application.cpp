@@ -219,6 +219,9 @@ struct Application::RouteTable {
     }
 
     Match match(std::string_view host, std::string_view path) const {
+        if (host_tables.empty()) {
+            return match_in(default_table, path);
+        }
         std::string bare_host(host.substr(
             0, host.rfind(':') == std::string_view::npos || host.back() == ']' ? host.size()
                                                                                : host.rfind(':')));
