@@ -25,7 +25,7 @@ class WriteQueue {
   public:
     /// Chunks gathered into one send; more wait for the next one (16 × up to 16 KiB each).
     /// Small writes are coalesced, so more than two chunks are rare but for broadcast
-    /// backlogs, where sixteen per send matter (eight cost a third of the throughput).
+    /// backlogs, where sixteen per send matter (eight nearly halved their throughput).
     static constexpr std::size_t max_iovecs = 16;
     static constexpr std::size_t coalesce_limit = 16 * 1024;
     static constexpr std::size_t max_spare_capacity = 512;
