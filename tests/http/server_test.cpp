@@ -455,6 +455,18 @@ gale::Task<void> upgrading_handler(HTTPRequest& request, HTTPResponse& response)
     request.continue_with(echo_lines(std::move(stream), std::move(copy)));
 }
 
+// Connects, asks for an upgrade to "lines" and returns the stream once the 101 is read.
+gale::Task<gale::IOStream> open_lines(std::uint16_t port, std::string target,
+                                      std::string extra_headers) {
+    gale::IOStream client = co_await connect(port);
+    std::string request = "GET " + target + " HTTP/1.1\r\nHost: a\r\n" + extra_headers +
+                          "Upgrade: lines\r\nConnection: upgrade\r\n\r\n";
+    co_await client.write(std::move(request));
+    std::string head = co_await gale::with_timeout(10s, client.read_until("\r\n\r\n"));
+    CHECK(status_line(head) == "HTTP/1.1 101 Switching Protocols");
+    co_return client;
+}
+
 }  // namespace
 
 TEST_CASE("after a 101 the connection continues in a task of the handler's choosing",
@@ -462,12 +474,7 @@ TEST_CASE("after a 101 the connection continues in a task of the handler's choos
     auto body = []() -> gale::Task<void> {
         gale::http::HTTPServer server(upgrading_handler);
         const std::uint16_t port = server.listen(0, "127.0.0.1").front().port();
-        gale::IOStream client = co_await connect(port);
-        co_await client.write(
-            "GET /lines?x=1 HTTP/1.1\r\nHost: a\r\nX-Probe: kept\r\nUpgrade: lines\r\n"
-            "Connection: upgrade\r\n\r\n");
-        std::string head = co_await gale::with_timeout(10s, client.read_until("\r\n\r\n"));
-        CHECK(status_line(head) == "HTTP/1.1 101 Switching Protocols");
+        gale::IOStream client = co_await open_lines(port, "/lines?x=1", "X-Probe: kept\r\n");
         std::string greeting = co_await gale::with_timeout(10s, client.read_until("\n"));
         CHECK(greeting == "/lines kept GET 127.0.0.1\n");
         co_await client.write(std::string("one\ntwo\n"));
@@ -489,11 +496,7 @@ TEST_CASE("shutdown waits for a continuation, then cancels it", "[http][server][
     auto body = []() -> gale::Task<void> {
         gale::http::HTTPServer server(upgrading_handler);
         const std::uint16_t port = server.listen(0, "127.0.0.1").front().port();
-        gale::IOStream client = co_await connect(port);
-        co_await client.write(
-            "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: lines\r\n"
-            "Connection: upgrade\r\n\r\n");
-        co_await gale::with_timeout(10s, client.read_until("\r\n\r\n"));
+        gale::IOStream client = co_await open_lines(port, "/", "");
         co_await gale::with_timeout(10s, client.read_until("\n"));
         const auto started = gale::IOLoop::current().time();
         co_await server.shutdown(300ms);  // the echo never ends on its own: cancelled
