@@ -12,7 +12,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <ctime>
 #include <deque>
 #include <vector>
@@ -127,6 +129,7 @@ class EpollPoller final : public Poller {
     std::deque<FdState> fds_;              // by fd; a deque so growing keeps references valid
     std::vector<IoOperation*> cancelled_;  // final completions owed for cancel()
     std::vector<int> retry_;               // fds with more to read after a fairness cut
+    bool has_pwait2_ = true;  // false on kernels before 5.11 and seccomp profiles without it
 };
 
 void EpollPoller::register_edge_triggered(int fd, FdState& state) {
@@ -275,9 +278,25 @@ void EpollPoller::wait(std::optional<IOLoop::Duration> timeout) {
         wait_pointer = &wait_time;
     }
     epoll_event events[max_events];
-    int count = ::epoll_pwait2(epoll_fd_, events, max_events, wait_pointer, nullptr);
+    int count = -1;
+    if (has_pwait2_) {
+        count = ::epoll_pwait2(epoll_fd_, events, max_events, wait_pointer, nullptr);
+        // Older kernels (ENOSYS) and container seccomp profiles (EPERM) lack it: fall back to
+        // epoll_wait, whose timeout is in milliseconds (rounded up, so that timers never fire
+        // early).
+        has_pwait2_ = !(count < 0 && (errno == ENOSYS || errno == EPERM));
+    }
+    if (!has_pwait2_) {
+        int milliseconds = -1;
+        if (timeout) {
+            auto rounded_up = std::chrono::ceil<std::chrono::milliseconds>(*timeout).count();
+            milliseconds =
+                static_cast<int>(std::clamp<long long>(rounded_up, 0, 24LL * 3600 * 1000));
+        }
+        count = ::epoll_wait(epoll_fd_, events, max_events, milliseconds);
+    }
     if (count < 0 && errno != EINTR) {
-        throw system_error(errno, "epoll_pwait2");
+        throw system_error(errno, has_pwait2_ ? "epoll_pwait2" : "epoll_wait");
     }
 
     std::vector<IoOperation*> cancelled;

@@ -5,8 +5,17 @@
 
 #include "support/helpers.hpp"
 
+#include <gale/ioloop/iostream.hpp>
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cstddef>
 
 #include <atomic>
 #include <thread>
@@ -235,4 +244,73 @@ TEST_CASE("sleep resumes after the delay and cancels promptly", "[ioloop][timer]
         CHECK(gale::IOLoop::Clock::now() - started >= 20ms);
     };
     gale::test::run(body());
+}
+
+namespace {
+
+#ifndef __NR_epoll_pwait2
+#define __NR_epoll_pwait2 441  // the same number on every architecture Debian builds for
+#endif
+
+// What Docker's older seccomp profiles do: io_uring_setup is refused (EPERM) and a syscall the
+// profile does not know, epoll_pwait2, fails with ENOSYS (as on kernels before 5.11).
+bool forbid_io_uring_and_epoll_pwait2() {
+    sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_epoll_pwait2, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    sock_fprog program{static_cast<unsigned short>(std::size(filter)), filter};
+    return ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+           ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0;
+}
+
+// In the restricted child: the automatic backend is epoll, timers fire on time (not early),
+// and a stream round trip works. The exit code says what failed.
+[[noreturn]] void run_restricted_loop() {
+    if (!forbid_io_uring_and_epoll_pwait2()) {
+        ::_exit(10);
+    }
+    ::unsetenv("GALE_IO_BACKEND");  // the automatic choice, whatever the suite's backend
+    try {
+        gale::IOLoop loop(gale::IOLoopOptions{.log_backend = false});
+        loop.make_current();
+        if (loop.backend() != gale::IOBackend::epoll) {
+            ::_exit(11);
+        }
+        auto round_trip = []() -> gale::Task<bool> {
+            auto started = gale::IOLoop::Clock::now();
+            co_await gale::sleep(15ms);
+            if (gale::IOLoop::Clock::now() - started < 15ms) {
+                co_return false;
+            }
+            auto [a, b] = gale::test::socket_pair();
+            gale::IOStream left(a);
+            gale::IOStream right(b);
+            co_await left.write(std::string("ping\n"));
+            std::string line = co_await right.read_until("\n");
+            co_return line == "ping\n";
+        };
+        ::_exit(loop.run_sync(round_trip(), 10s) ? 0 : 12);
+    } catch (const std::exception&) {
+        ::_exit(13);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("where io_uring and epoll_pwait2 are forbidden, the loop falls back to epoll_wait",
+          "[ioloop]") {
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        run_restricted_loop();
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
 }
