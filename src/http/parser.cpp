@@ -60,13 +60,25 @@ constexpr auto value_table = make_value_table();
 constexpr auto target_table = make_target_table();
 constexpr auto host_table = make_host_table();
 
+// Eight lookups per branch: request lines and field names and values all pass through here.
 bool all_of(std::string_view text, const std::array<bool, 256>& table) noexcept {
-    for (char c : text) {
-        if (!table[static_cast<unsigned char>(c)]) {
+    auto allowed = [&table](const char* at) noexcept {
+        return static_cast<unsigned>(table[static_cast<unsigned char>(*at)]);
+    };
+    const char* at = text.data();
+    const char* end = at + text.size();
+    for (; end - at >= 8; at += 8) {
+        unsigned all = allowed(at) & allowed(at + 1) & allowed(at + 2) & allowed(at + 3) &
+                       allowed(at + 4) & allowed(at + 5) & allowed(at + 6) & allowed(at + 7);
+        if (all == 0) {
             return false;
         }
     }
-    return true;
+    unsigned all = 1;
+    for (; at != end; ++at) {
+        all &= allowed(at);
+    }
+    return all != 0;
 }
 
 std::string_view trim(std::string_view text) noexcept {

@@ -1,6 +1,7 @@
 #include <gale/http/status.hpp>
 #include <gale/http/writer.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -29,10 +30,16 @@ void append_request_line(std::string& out, std::string_view method, std::string_
 }
 
 void append_field(std::string& out, std::string_view name, std::string_view value) {
-    out.append(name);
-    out.append(": ");
-    out.append(value);
-    out.append("\r\n");
+    // One size check and two copies, not four appends: every response field comes here.
+    std::size_t at = out.size();
+    out.resize(at + name.size() + value.size() + 4);
+    char* cursor = out.data() + at;
+    cursor = std::copy(name.begin(), name.end(), cursor);
+    *cursor++ = ':';
+    *cursor++ = ' ';
+    cursor = std::copy(value.begin(), value.end(), cursor);
+    *cursor++ = '\r';
+    *cursor = '\n';
 }
 
 void append_fields(std::string& out, const HTTPHeaders& headers) {
@@ -66,27 +73,47 @@ bool is_valid_field_name(std::string_view name) noexcept {
 }
 
 bool is_valid_field_value(std::string_view value) noexcept {
-    // Every response field passes through here, so eight bytes at a time (SWAR): a byte is
-    // refused when it is a control character other than HTAB, or DEL. Bytes from 0x80 up
-    // (obs-text) are allowed.
+    // Refused: a control character other than HTAB, or DEL; obs-text (0x80 and up) passes.
+    auto valid_byte = [](unsigned char byte) {
+        return (byte >= 0x20 || byte == '\t') && byte != 0x7f;
+    };
+    // Every response field passes through here, so eight bytes at a time (SWAR) where the value
+    // has eight: a word with no byte below 0x20 and no DEL is valid (the rare word with a tab
+    // is checked byte by byte). The last word overlaps the one before it.
     constexpr std::uint64_t ones = 0x0101010101010101ull;
     constexpr std::uint64_t high = 0x8080808080808080ull;
-    constexpr std::uint64_t low7 = 0x7f7f7f7f7f7f7f7full;
-    // High bit of each byte set where the byte of `word` is zero.
-    auto zero_bytes = [](std::uint64_t word) { return ~(((word & low7) + low7) | word) & high; };
-    std::uint64_t invalid = 0;
-    std::size_t i = 0;
-    for (; i + 8 <= value.size(); i += 8) {
+    auto word_is_plain = [](std::uint64_t word) {
+        // High bit set in a byte below 0x20 (bytes from 0x80 are excluded by ~word), or in a
+        // byte equal to 0x7f (zero after the xor).
+        std::uint64_t below_space = (word - 0x20 * ones) & ~word & high;
+        std::uint64_t delete_byte =
+            ((word ^ (0x7f * ones)) - ones) & ~(word ^ (0x7f * ones)) & high;
+        return (below_space | delete_byte) == 0;
+    };
+    auto bytes_valid = [&](const char* at, std::size_t count) {
+        for (std::size_t i = 0; i < count; ++i) {
+            if (!valid_byte(static_cast<unsigned char>(at[i]))) {
+                return false;
+            }
+        }
+        return true;
+    };
+    const char* data = value.data();
+    const std::size_t size = value.size();
+    if (size < 8) {
+        return bytes_valid(data, size);
+    }
+    auto word_valid = [&](const char* at) {
         std::uint64_t word;
-        std::memcpy(&word, value.data() + i, 8);
-        std::uint64_t below_space = ~(((word & low7) + 0x60 * ones) | word) & high;
-        invalid |= (below_space & ~zero_bytes(word ^ (0x09 * ones))) | zero_bytes(word ^ low7);
+        std::memcpy(&word, at, 8);
+        return word_is_plain(word) || bytes_valid(at, 8);
+    };
+    for (std::size_t at = 0; at + 8 < size; at += 8) {
+        if (!word_valid(data + at)) {
+            return false;
+        }
     }
-    for (; i < value.size(); ++i) {
-        auto byte = static_cast<unsigned char>(value[i]);
-        invalid |= static_cast<std::uint64_t>((byte < 0x20 && byte != '\t') || byte == 0x7f);
-    }
-    return invalid == 0;
+    return word_valid(data + size - 8);
 }
 
 }  // namespace gale::http

@@ -7,6 +7,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <cctype>
+#include <string_view>
+
 using gale::http::BodyFraming;
 using gale::http::ParseStatus;
 using gale::http::ResponseParser;
@@ -111,6 +114,24 @@ TEST_CASE("serializing heads and chunks", "[http][writer]") {
     }
     CHECK(mismatches == 0);
     CHECK(gale::http::is_valid_field_value(std::string(40, '\xff')));
+    // Names too are checked eight bytes at a time: every byte at every position.
+    auto is_token_byte = [](int byte) {
+        return std::isalnum(byte) != 0
+                   ? byte < 0x80
+                   : std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(byte)) !=
+                         std::string_view::npos;
+    };
+    mismatches = 0;
+    for (std::size_t length = 1; length <= 20; ++length) {
+        for (std::size_t position = 0; position < length; ++position) {
+            for (int byte = 1; byte < 256; ++byte) {
+                std::string name(length, 'a');
+                name[position] = static_cast<char>(byte);
+                mismatches += gale::http::is_valid_field_name(name) != is_token_byte(byte);
+            }
+        }
+    }
+    CHECK(mismatches == 0);
     CHECK(gale::http::reason_phrase(431) == "Request Header Fields Too Large");
     CHECK(gale::http::reason_phrase(799) == "Unknown");
 }
@@ -155,4 +176,30 @@ TEST_CASE("gzip round trip and the decompression limit", "[http][compression]") 
                     gale::http::DecompressionError);
     CHECK_THROWS_AS(gale::http::decompress(compressed.substr(0, compressed.size() / 2), 1 << 20),
                     gale::http::DecompressionError);
+}
+
+TEST_CASE("field names compare ignoring ASCII case only, at every length and position",
+          "[http][headers]") {
+    auto ascii_lower = [](int byte) { return byte >= 'A' && byte <= 'Z' ? byte + 32 : byte; };
+    int mismatches = 0;
+    for (std::size_t length = 1; length <= 20; ++length) {
+        for (std::size_t position = 0; position < length; ++position) {
+            for (int left = 0; left < 256; ++left) {
+                // The other byte: the same, the other case, its neighbours, and the byte that
+                // differs only in the case bit (e.g. '@' and '`', '[' and '{', 0xC1 and 0xE1).
+                for (int right : {left, left ^ 0x20, (left + 1) & 0xff, (left + 255) & 0xff,
+                                  ascii_lower(left), std::toupper(left) & 0xff}) {
+                    std::string a(length, 'k');
+                    std::string b(length, 'K');
+                    a[position] = static_cast<char>(left);
+                    b[position] = static_cast<char>(right);
+                    bool expected = ascii_lower(left) == ascii_lower(right);
+                    mismatches += gale::http::equals_ignoring_case(a, b) != expected;
+                }
+            }
+        }
+    }
+    CHECK(mismatches == 0);
+    CHECK(gale::http::equals_ignoring_case("Content-Type", "content-type"));
+    CHECK_FALSE(gale::http::equals_ignoring_case("Content-Type", "content-typ"));
 }
