@@ -112,8 +112,15 @@ void Connection::set_deadline(IOLoop::Duration timeout) noexcept {
 Task<void> Connection::run() {
     try {
         while (!state_->shutting_down) {
-            if (!co_await read_head()) {
-                break;
+            // A head already buffered (pipelining) is taken without a coroutine of its own.
+            start_head();
+            ParseStatus status = parse_buffered_head();
+            if (status != ParseStatus::complete) {
+                // Awaited into a local, not in the condition: docs/pitfalls.md §7.
+                bool complete = co_await read_head(status);
+                if (!complete) {
+                    break;
+                }
             }
             if (co_await serve_request() == Outcome::close) {
                 break;
@@ -127,35 +134,50 @@ Task<void> Connection::run() {
     }
 }
 
-// Waits for a complete request head. False when the connection should end (the client
-// closed between requests, or a malformed head was answered with an error).
-Task<bool> Connection::read_head() {
+void Connection::start_head() noexcept {
     phase_ = Phase::idle;
     set_deadline(state_->options.idle_timeout);
     parser_.reset();
-    while (true) {
-        std::string_view buffered = stream_.buffered();
-        if (!buffered.empty() && phase_ == Phase::idle) {
-            phase_ = Phase::head;  // the clock for a slow head starts at its first byte
-            set_deadline(state_->options.header_timeout);
-        }
-        ParseStatus status = parser_.parse(buffered);
-        if (status == ParseStatus::complete) {
-            adopt_head(buffered);
-            stream_.consume(parser_.head_size());
-            co_return true;
-        }
-        if (status == ParseStatus::error) {
-            co_await send_error(parser_.error().status, parser_.error().reason);
-            co_return false;
-        }
-        if (!co_await stream_.wait_for_data()) {
-            if (!stream_.buffered().empty()) {
-                log::debug("{}: connection closed in the middle of a request head", peer_ip_);
-            }
-            co_return false;
-        }
+}
+
+// Parses what the stream has buffered; a complete head is adopted and consumed.
+ParseStatus Connection::parse_buffered_head() {
+    std::string_view buffered = stream_.buffered();
+    if (!buffered.empty() && phase_ == Phase::idle) {
+        phase_ = Phase::head;  // the clock for a slow head starts at its first byte
+        set_deadline(state_->options.header_timeout);
     }
+    ParseStatus status = parser_.parse(buffered);
+    if (status == ParseStatus::complete) {
+        adopt_head(buffered);
+        stream_.consume(parser_.head_size());
+    }
+    return status;
+}
+
+// Waits for the rest of a request head (`buffered_status`: what the buffered bytes gave).
+// False when the connection should end (the client closed between requests, or a malformed
+// head was answered with an error).
+Task<bool> Connection::read_head(ParseStatus buffered_status) {
+    // No loop condition before the first suspension: docs/pitfalls.md §7 (GCC 12).
+    ParseStatus status = buffered_status;
+    if (status == ParseStatus::incomplete) {
+        do {
+            const bool more = co_await stream_.wait_for_data();
+            if (!more) {
+                if (!stream_.buffered().empty()) {
+                    log::debug("{}: connection closed in the middle of a request head", peer_ip_);
+                }
+                co_return false;
+            }
+            status = parse_buffered_head();
+        } while (status == ParseStatus::incomplete);
+    }
+    if (status == ParseStatus::error) {
+        co_await send_error(parser_.error().status, parser_.error().reason);
+        co_return false;
+    }
+    co_return true;
 }
 
 // Copies the head out of the stream buffer, which keeps receiving.
@@ -240,14 +262,64 @@ Task<Connection::Outcome> Connection::serve_request() {
                                      std::to_string(max_body_size_));
         co_return Outcome::close;
     }
-    co_await run_handler();
+    // Failures are answered after the handler's scope: no co_await inside a handler block.
+    std::optional<std::pair<int, std::string>> failure;
+    CancellationScope* connection_scope = co_await current_scope();
+    {
+        phase_ = Phase::handler;
+        deadline_ = IOLoop::TimePoint::max();
+        HTTPRequest request(*this);
+        HTTPResponse response(*this);
+        // The handler runs in its own scope, cancelled if the client disconnects meanwhile.
+        CancellationScope handler_scope(connection_scope);
+        stream_.set_close_scope(&handler_scope);
+        struct ClearScope {
+            IOStream& stream;
+            ~ClearScope() {
+                if (stream) {
+                    stream.set_close_scope(nullptr);
+                }
+            }
+        } clear{stream_};
+        try {
+            co_await with_scope(state_->handler(request, response), handler_scope);
+        } catch (const HTTPError& error) {
+            if (head_sent_) {
+                throw StreamClosedError("handler failed after the response started: " +
+                                        std::string(error.what()));
+            }
+            close_after_ = close_after_ || error.status() == 413 || error.status() == 400;
+            failure.emplace(error.status(), error.reason());
+        } catch (const OperationCancelled&) {
+            if (stream_.closed()) {
+                throw StreamClosedError("client disconnected");
+            }
+            throw;
+        } catch (const StreamClosedError&) {
+            throw;
+        } catch (const std::exception& error) {
+            log::error("{} {} from {}: handler failed: {}", request_.head.method,
+                       request_.head.target, remote_ip_, error.what());
+            if (head_sent_) {
+                throw StreamClosedError("handler failed after the response started");
+            }
+            failure.emplace(500, std::string());
+        }
+    }
+    if (failure) {
+        co_await send_error(failure->first, std::move(failure->second));
+    }
     if (detached_) {
         co_return Outcome::close;
     }
     if (!finished_) {
-        if (headers_are_valid()) {
+        bool refused = false;
+        try {
             co_await finish();
-        } else {
+        } catch (const InvalidResponseHeader&) {
+            refused = true;
+        }
+        if (refused) {
             log::error("{} {}: invalid response header (header injection refused)",
                        request_.head.method, request_.head.target);
             co_await send_error(500, {});
@@ -271,53 +343,6 @@ Task<Connection::Outcome> Connection::serve_request() {
         co_return Outcome::close;
     }
     co_return Outcome::next_request;
-}
-
-Task<void> Connection::run_handler() {
-    phase_ = Phase::handler;
-    deadline_ = IOLoop::TimePoint::max();
-    HTTPRequest request(*this);
-    HTTPResponse response(*this);
-    // The handler runs in its own scope, cancelled if the client disconnects meanwhile.
-    CancellationScope handler_scope(co_await current_scope());
-    stream_.set_close_scope(&handler_scope);
-    struct ClearScope {
-        IOStream& stream;
-        ~ClearScope() {
-            if (stream) {
-                stream.set_close_scope(nullptr);
-            }
-        }
-    } clear{stream_};
-    // Failures are answered after the catch: no co_await inside a handler block.
-    std::optional<std::pair<int, std::string>> failure;
-    try {
-        co_await with_scope(state_->handler(request, response), handler_scope);
-    } catch (const HTTPError& error) {
-        if (head_sent_) {
-            throw StreamClosedError("handler failed after the response started: " +
-                                    std::string(error.what()));
-        }
-        close_after_ = close_after_ || error.status() == 413 || error.status() == 400;
-        failure.emplace(error.status(), error.reason());
-    } catch (const OperationCancelled&) {
-        if (stream_.closed()) {
-            throw StreamClosedError("client disconnected");
-        }
-        throw;
-    } catch (const StreamClosedError&) {
-        throw;
-    } catch (const std::exception& error) {
-        log::error("{} {} from {}: handler failed: {}", request_.head.method, request_.head.target,
-                   remote_ip_, error.what());
-        if (head_sent_) {
-            throw StreamClosedError("handler failed after the response started");
-        }
-        failure.emplace(500, std::string());
-    }
-    if (failure) {
-        co_await send_error(failure->first, std::move(failure->second));
-    }
 }
 
 // Answers with an error status and a short text body. Errors found while reading a request
@@ -539,16 +564,26 @@ bool Connection::sends_body() const noexcept {
 
 void Connection::decide_compression() {
     const HTTPServerOptions& options = state_->options;
-    if (!options.compress_response || !status_allows_body(status_) ||
-        response_headers_.contains("content-encoding")) {
+    if (!options.compress_response || !status_allows_body(status_)) {
         return;
     }
-    auto content_type = response_headers_.get("content-type");
+    // One pass over the fields for the three this needs.
+    std::optional<std::string_view> content_type;
+    std::optional<std::string_view> vary;
+    for (const auto& [name, value] : response_headers_) {
+        if (equals_ignoring_case(name, "content-encoding")) {
+            return;  // already encoded by the handler
+        }
+        if (!content_type && equals_ignoring_case(name, "content-type")) {
+            content_type = value;
+        } else if (!vary && equals_ignoring_case(name, "vary")) {
+            vary = value;
+        }
+    }
     if (!content_type || !is_compressible(*content_type)) {
         return;
     }
     // The representation depends on Accept-Encoding whether or not this client gets gzip.
-    auto vary = response_headers_.get("vary");
     if (!vary) {
         response_headers_.add("Vary", "Accept-Encoding");
     } else if (!list_contains_token(*vary, "accept-encoding")) {
@@ -562,26 +597,22 @@ void Connection::decide_compression() {
     }
 }
 
-bool Connection::headers_are_valid() const noexcept {
+void Connection::check_headers() const {
     for (const auto& [name, value] : response_headers_) {
         if (!is_valid_field_name(name) || !is_valid_field_value(value)) {
-            return false;
+            throw InvalidResponseHeader();
         }
     }
-    return true;
 }
 
 // Serialises the status line and fields into out_. With `chunked`, the body follows as chunks
 // (or, for HTTP/1.0, until the connection closes); otherwise Content-Length is body_'s size.
 void Connection::append_head(bool chunked) {
-    // One pass validates the handler's fields and notes which defaults it overrides.
+    // Which defaults the handler's fields override (flush and finish validated them).
     bool has_server = false;
     bool has_date = false;
     bool has_connection = false;
     for (const auto& [name, value] : response_headers_) {
-        if (!is_valid_field_name(name) || !is_valid_field_value(value)) {
-            throw Error("invalid response header field (header injection refused)");
-        }
         has_server = has_server || equals_ignoring_case(name, "server");
         has_date = has_date || equals_ignoring_case(name, "date");
         has_connection = has_connection || equals_ignoring_case(name, "connection");
@@ -638,6 +669,7 @@ Task<void> Connection::flush() {
     }
     out_.clear();
     if (!head_sent_) {
+        check_headers();
         declared_length_ = declared_content_length();
         if (!declared_length_) {
             chunked_response_ = true;  // for decide_compression: streaming bodies always qualify
@@ -670,6 +702,7 @@ Task<void> Connection::finish() {
     }
     out_.clear();
     if (!head_sent_) {
+        check_headers();
         bool head_request = request_.head.method == "HEAD";
         declared_length_ = declared_content_length();
         if (!(head_request && declared_length_)) {

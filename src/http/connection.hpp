@@ -52,6 +52,11 @@ struct DetachedRequest {
     SocketAddress peer;
 };
 
+class InvalidResponseHeader : public Error {
+  public:
+    InvalidResponseHeader() : Error("invalid response header field (header injection refused)") {}
+};
+
 class Connection {
   public:
     enum class Phase { idle, head, body, handler, closing };
@@ -106,17 +111,20 @@ class Connection {
   private:
     enum class Outcome { next_request, close };
 
-    Task<bool> read_head();
+    void start_head() noexcept;
+    ParseStatus parse_buffered_head();
+    Task<bool> read_head(ParseStatus status);
     void adopt_head(std::string_view buffered);
     void prepare_request();
     Task<Outcome> serve_request();
-    Task<void> run_handler();
     Task<void> send_error(int status, std::string reason);
     Task<std::string> read_body_piece(std::size_t max_bytes);
     void send_continue_if_expected();
     void account_body(std::size_t bytes);
     void reset_response() noexcept;
-    bool headers_are_valid() const noexcept;
+    /// Throws InvalidResponseHeader for a field that is not a token or a value with CR, LF
+    /// or NUL: such a field would split the response (header injection).
+    void check_headers() const;
     void append_head(bool chunked);
     std::optional<std::uint64_t> declared_content_length() const noexcept;
     void decide_compression();

@@ -7,6 +7,8 @@
 #include <gale/ioloop/shutdown.hpp>
 #include <gale/web/websocket_handler.hpp>
 
+#include "web/hash_internal.hpp"
+
 #include <openssl/evp.h>
 
 #include <filesystem>
@@ -152,7 +154,7 @@ const std::vector<std::string> all_methods = {"GET",   "HEAD",   "POST",   "PUT"
 struct TransparentHash {
     using is_transparent = void;
     std::size_t operator()(std::string_view text) const noexcept {
-        return std::hash<std::string_view>{}(text);
+        return detail::hash_bytes(text);
     }
 };
 
@@ -286,6 +288,7 @@ http::HTTPHandler Application::handler() {
     };
 }
 
+// Not a coroutine: the handler's own task is the request's only frame in the web layer.
 Task<void> Application::dispatch(http::HTTPRequest& request, http::HTTPResponse& response) {
     RouteTable::Match match = routes_->match(request.host(), request.path());
     std::unique_ptr<RequestHandler> handler;
@@ -296,14 +299,9 @@ Task<void> Application::dispatch(http::HTTPRequest& request, http::HTTPResponse&
     } else {
         handler = std::make_unique<NotFoundHandler>();
     }
-    co_await handler->execute(*this, request, response, std::move(match.args),
-                              std::move(match.kwargs), methods);
-    if (handler->hands_over_connection_) {
-        handler->detach_from_http(request.detached_copy());
-        RequestHandler& upgraded_handler = *handler;
-        Task<void> upgraded = upgraded_handler.serve_upgraded(std::move(handler));
-        request.continue_with(std::move(upgraded));
-    }
+    handler->bind(*this, request, response, std::move(match.args), std::move(match.kwargs),
+                  methods);
+    return RequestHandler::execute(std::move(handler));
 }
 
 std::vector<SocketAddress> Application::listen(std::uint16_t port,

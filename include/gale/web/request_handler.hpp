@@ -170,12 +170,6 @@ class RequestHandler {
     std::string static_url(std::string_view path);
     std::string reverse_url(std::string_view name, const std::vector<std::string>& arguments = {});
 
-    /// Runs the handler for one request (the framework's entry point).
-    Task<void> execute(Application& application, http::HTTPRequest& request,
-                       http::HTTPResponse& response, std::vector<std::string> path_args,
-                       std::map<std::string, std::string, std::less<>> path_kwargs,
-                       const std::vector<std::string>* allowed_methods);
-
   protected:
     // --- protocols that take the connection over after a 101 (WebSocketHandler) ---------
     /// Called by a method that finished a 101 and detached the stream: once the request is
@@ -193,9 +187,22 @@ class RequestHandler {
     void detach_from_http(std::unique_ptr<http::HTTPRequest> request) noexcept;
     http::HTTPResponse& response();
 
+    // --- the request's life, run by the Application ----------------------------------------
+    void bind(Application& application, http::HTTPRequest& request, http::HTTPResponse& response,
+              std::vector<std::string> path_args,
+              std::map<std::string, std::string, std::less<>> path_kwargs,
+              const std::vector<std::string>* allowed_methods) noexcept;
+    /// Runs the bound handler for its request; owns it (and, after a hand-over, passes it on).
+    static Task<void> execute(std::unique_ptr<RequestHandler> self);
+    void check_method();
+    bool reads_body() const;
+    Task<void> read_body_arguments();
+    void check_xsrf_if_required();
+    Task<void> start_method();
+    Task<void> finish_response();
+    std::string allow_header() const;
+
     void write_json(const nlohmann::json& value);
-    Task<void> run_method();
-    Task<void> read_arguments();
     void parse_body_arguments();
     Task<void> handle_failure(int status, std::exception_ptr error);
     bool apply_etag();
