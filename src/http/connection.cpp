@@ -9,6 +9,7 @@
 #include <gale/ioloop/log.hpp>
 
 #include <algorithm>
+#include <charconv>
 
 namespace gale::http::detail {
 namespace {
@@ -607,55 +608,93 @@ void Connection::check_headers() const {
 
 // Serialises the status line and fields into out_. With `chunked`, the body follows as chunks
 // (or, for HTTP/1.0, until the connection closes); otherwise Content-Length is body_'s size.
+// Every response comes here: the head is written with one size check, names are compared
+// only when their length matches.
 void Connection::append_head(bool chunked) {
     // Which defaults the handler's fields override (flush and finish validated them).
     bool has_server = false;
     bool has_date = false;
     bool has_connection = false;
+    std::size_t fields_size = 0;
     for (const auto& [name, value] : response_headers_) {
-        has_server = has_server || equals_ignoring_case(name, "server");
-        has_date = has_date || equals_ignoring_case(name, "date");
-        has_connection = has_connection || equals_ignoring_case(name, "connection");
+        fields_size += name.size() + value.size() + 4;
+        switch (name.size()) {
+            case 4:
+                has_date = has_date || equals_ignoring_case(name, "date");
+                break;
+            case 6:
+                has_server = has_server || equals_ignoring_case(name, "server");
+                break;
+            case 10:
+                has_connection = has_connection || equals_ignoring_case(name, "connection");
+                break;
+            default:
+                break;
+        }
     }
     const bool http_1_0 = request_.head.version == Version::http_1_0;
     const bool keep_alive = request_.head.keep_alive && state_->options.keep_alive &&
                             !close_after_ && !state_->shutting_down &&
                             !(chunked && http_1_0 && !declared_length_);
-    append_status_line(out_, request_.head.version, status_);
-    if (!state_->options.server_name.empty() && !has_server) {
-        append_field(out_, "Server", state_->options.server_name);
+    const std::string_view reason = reason_phrase(status_);
+    const std::string_view server = has_server ? "" : state_->options.server_name;
+    const std::string_view date = has_date ? "" : http_date_now();
+    // Status line, Server, Date, the fields, the framing field, Connection, the blank line.
+    const std::size_t bound =
+        (15 + reason.size()) + (10 + server.size()) + (8 + date.size()) + fields_size + 38 + 24 + 2;
+    const std::size_t start = out_.size();
+    out_.resize(start + bound);
+    char* at = out_.data() + start;
+    auto put = [&at](std::string_view text) { at = std::copy(text.begin(), text.end(), at); };
+    auto put_field = [&put](std::string_view name, std::string_view value) {
+        put(name);
+        put(": ");
+        put(value);
+        put("\r\n");
+    };
+    auto put_content_length = [&](std::uint64_t length) {
+        put("Content-Length: ");
+        at = std::to_chars(at, at + 20, length).ptr;
+        put("\r\n");
+    };
+
+    put(http_1_0 ? "HTTP/1.0 " : "HTTP/1.1 ");
+    at = std::to_chars(at, at + 3, status_).ptr;
+    put(" ");
+    put(reason);
+    put("\r\n");
+    if (!server.empty()) {
+        put_field("Server", server);
     }
-    if (!has_date) {
-        append_field(out_, "Date", http_date_now());
+    if (!date.empty()) {
+        put_field("Date", date);
     }
     for (const auto& [name, value] : response_headers_) {
         // The framing is the connection's to decide, whatever the handler set.
-        if (!equals_ignoring_case(name, "content-length") &&
-            !equals_ignoring_case(name, "transfer-encoding")) {
-            append_field(out_, name, value);
+        bool framing = (name.size() == 14 && equals_ignoring_case(name, "content-length")) ||
+                       (name.size() == 17 && equals_ignoring_case(name, "transfer-encoding"));
+        if (!framing) {
+            put_field(name, value);
         }
     }
     if (status_allows_body(status_)) {
         if (declared_length_) {
-            out_.append("Content-Length: ");  // a length the handler vouches for
-            append_decimal(out_, *declared_length_);
-            out_.append("\r\n");
+            put_content_length(*declared_length_);  // a length the handler vouches for
         } else if (chunked && !http_1_0) {
-            append_field(out_, "Transfer-Encoding", "chunked");
+            put_field("Transfer-Encoding", "chunked");
         } else if (!chunked) {
-            out_.append("Content-Length: ");
-            append_decimal(out_, body_.size());
-            out_.append("\r\n");
+            put_content_length(body_.size());
         }
     }
     if (status_ != 101) {
         if (!keep_alive && !has_connection) {
-            append_field(out_, "Connection", "close");
+            put_field("Connection", "close");
         } else if (keep_alive && http_1_0) {
-            append_field(out_, "Connection", "keep-alive");
+            put_field("Connection", "keep-alive");
         }
     }
-    out_.append("\r\n");
+    put("\r\n");
+    out_.resize(static_cast<std::size_t>(at - out_.data()));
     if (!keep_alive) {
         close_after_ = true;
     }

@@ -75,8 +75,8 @@ bool list_contains_token(std::string_view list, std::string_view token) noexcept
     return false;
 }
 
-void HTTPHeaders::add(std::string name, std::string value) {
-    fields_.emplace_back(std::move(name), std::move(value));
+void HTTPHeaders::add(std::string_view name, std::string value) {
+    fields_.emplace_back(std::string(name), std::move(value));
 }
 
 void HTTPHeaders::set(std::string_view name, std::string value) {

@@ -158,8 +158,45 @@ struct FieldParse {
     std::string reason;
 };
 
+// The common case in one pass over the bytes: lines of "name:value\r\n" made of token and
+// value characters, up to the blank line. False for anything else (and at the field limit):
+// the careful parse below then gives the reason.
+bool parse_plain_fields(std::string_view block, std::vector<HeaderField>& fields,
+                        std::size_t max_count) {
+    fields.clear();
+    const char* at = block.data();
+    const char* end = at + block.size();
+    auto in = [](const std::array<bool, 256>& table, char c) {
+        return table[static_cast<unsigned char>(c)];
+    };
+    while (at != end && *at != '\r') {
+        const char* name = at;
+        while (at != end && in(token_table, *at)) {
+            ++at;
+        }
+        if (at == name || at == end || *at != ':') {
+            return false;
+        }
+        const char* colon = at++;
+        const char* value = at;
+        while (at != end && in(value_table, *at)) {
+            ++at;
+        }
+        if (end - at < 2 || at[0] != '\r' || at[1] != '\n' || fields.size() >= max_count) {
+            return false;
+        }
+        fields.push_back({std::string_view(name, static_cast<std::size_t>(colon - name)),
+                          trim(std::string_view(value, static_cast<std::size_t>(at - value)))});
+        at += 2;
+    }
+    return at == end || (end - at >= 2 && at[1] == '\n');
+}
+
 FieldParse parse_fields(std::string_view block, std::vector<HeaderField>& fields,
                         std::size_t max_count) {
+    if (parse_plain_fields(block, fields, max_count)) {
+        return {};
+    }
     fields.clear();
     while (!block.empty()) {
         std::size_t line_end = block.find("\r\n");
@@ -309,7 +346,7 @@ std::size_t HeaderFields::count(std::string_view name) const noexcept {
 HTTPHeaders HeaderFields::to_headers() const {
     HTTPHeaders headers;
     for (const HeaderField& field : fields_) {
-        headers.add(std::string(field.name), std::string(field.value));
+        headers.add(field.name, std::string(field.value));
     }
     return headers;
 }
@@ -466,9 +503,62 @@ bool RequestParser::parse_target() {
     return true;
 }
 
+namespace {
+
+// The fields that framing and the connection depend on, found in one pass (by length first:
+// most names are compared no further).
+struct FramingFields {
+    std::size_t hosts = 0;
+    std::string_view host;
+    bool content_length = false;
+    bool transfer_encoding = false;
+    bool connection = false;
+    bool upgrade = false;
+    std::optional<std::string_view> expect;
+};
+
+FramingFields find_framing_fields(const HeaderFields& fields) noexcept {
+    FramingFields found;
+    for (const HeaderField& field : fields) {
+        std::string_view name = field.name;
+        switch (name.size()) {
+            case 4:
+                if (equals_ignoring_case(name, "host") && found.hosts++ == 0) {
+                    found.host = field.value;
+                }
+                break;
+            case 6:
+                if (!found.expect && equals_ignoring_case(name, "expect")) {
+                    found.expect = field.value;
+                }
+                break;
+            case 7:
+                found.upgrade = found.upgrade || equals_ignoring_case(name, "upgrade");
+                break;
+            case 10:
+                found.connection = found.connection || equals_ignoring_case(name, "connection");
+                break;
+            case 14:
+                found.content_length =
+                    found.content_length || equals_ignoring_case(name, "content-length");
+                break;
+            case 17:
+                found.transfer_encoding =
+                    found.transfer_encoding || equals_ignoring_case(name, "transfer-encoding");
+                break;
+            default:
+                break;
+        }
+    }
+    return found;
+}
+
+}  // namespace
+
 bool RequestParser::apply_semantics() {
     const HeaderFields& fields = head_.headers;
-    std::size_t hosts = fields.count("host");
+    const FramingFields found = find_framing_fields(fields);
+    std::size_t hosts = found.hosts;
     if (hosts > 1) {
         fail(400, "more than one Host header");
         return false;
@@ -477,7 +567,7 @@ bool RequestParser::apply_semantics() {
         fail(400, "HTTP/1.1 request without a Host header");
         return false;
     }
-    std::string_view host = fields.get_or("host", {});
+    std::string_view host = found.host;
     if (!all_of(host, host_table)) {
         fail(400, "invalid Host header");
         return false;
@@ -487,13 +577,12 @@ bool RequestParser::apply_semantics() {
     }
 
     std::optional<std::uint64_t> content_length;
-    if (!parse_content_length(fields, content_length)) {
+    if (found.content_length && !parse_content_length(fields, content_length)) {
         fail(400, "invalid or conflicting Content-Length");
         return false;
     }
-    std::vector<std::string_view> codings = transfer_codings(fields);
-    bool has_transfer_encoding = fields.contains("transfer-encoding");
-    if (has_transfer_encoding) {
+    if (found.transfer_encoding) {
+        std::vector<std::string_view> codings = transfer_codings(fields);
         if (head_.version == Version::http_1_0) {
             fail(400, "Transfer-Encoding in an HTTP/1.0 request");
             return false;
@@ -525,14 +614,13 @@ bool RequestParser::apply_semantics() {
         head_.content_length = *content_length;
     }
 
-    bool close = connection_has(fields, "close");
+    bool close = found.connection && connection_has(fields, "close");
     head_.keep_alive = head_.version == Version::http_1_1
                            ? !close
-                           : (!close && connection_has(fields, "keep-alive"));
-    auto expect = fields.get("expect");
-    head_.expect_continue = expect && equals_ignoring_case(*expect, "100-continue") &&
+                           : (!close && found.connection && connection_has(fields, "keep-alive"));
+    head_.expect_continue = found.expect && equals_ignoring_case(*found.expect, "100-continue") &&
                             head_.framing != BodyFraming::none;
-    head_.upgrade = fields.contains("upgrade") && connection_has(fields, "upgrade");
+    head_.upgrade = found.upgrade && found.connection && connection_has(fields, "upgrade");
     return true;
 }
 
@@ -772,8 +860,7 @@ ChunkedDecoder::Result ChunkedDecoder::decode(std::string_view input) {
                     !all_of(line.substr(colon + 1), value_table)) {
                     return fail("malformed trailer field");
                 }
-                trailers_.add(std::string(line.substr(0, colon)),
-                              std::string(trim(line.substr(colon + 1))));
+                trailers_.add(line.substr(0, colon), std::string(trim(line.substr(colon + 1))));
                 break;
             }
             case State::finished:

@@ -477,7 +477,7 @@ void RequestHandler::add_header(std::string_view name, std::string_view value) {
         throw Error("unsafe header: '" + std::string(name) +
                     "' (CR, LF or NUL in a value, or a bad name)");
     }
-    response().headers().add(std::string(name), std::string(value));
+    response().headers().add(name, std::string(value));
 }
 
 void RequestHandler::clear_header(std::string_view name) {
@@ -507,19 +507,19 @@ Task<void> RequestHandler::flush() {
 bool RequestHandler::apply_etag() {
     const ApplicationSettings& settings = application_->settings();
     std::string_view method = request_->method();
-    if (streamed_ || get_status() != 200 || !is_one_of(method, {"GET", "HEAD"}) ||
-        settings.etag_max_body_size == 0 ||
-        response().buffered_size() > settings.etag_max_body_size ||
-        response().headers().contains("etag")) {
+    http::HTTPResponse& answer = response();
+    if (streamed_ || answer.status() != 200 || (method != "GET" && method != "HEAD") ||
+        answer.buffered_size() > settings.etag_max_body_size || settings.etag_max_body_size == 0 ||
+        answer.headers().contains("etag")) {
         return false;
     }
-    std::string etag = content_etag(response().buffered_body());
+    std::string etag = content_etag(answer.buffered_body());
     auto if_none_match = request_->headers().get("if-none-match");
     bool matches = if_none_match && etag_matches(*if_none_match, etag);
-    response().headers().add("Etag", std::move(etag));  // none yet: checked above
+    answer.headers().add("Etag", std::move(etag));  // none yet: checked above
     if (matches) {
-        set_status(304);
-        response().clear_body();
+        answer.set_status(304);
+        answer.clear_body();
         return true;
     }
     return false;

@@ -39,7 +39,7 @@ class HTTPHeaders {
     HTTPHeaders(std::initializer_list<Field> fields) : fields_(fields) {}
 
     /// Appends a field (keeps existing ones with the same name).
-    void add(std::string name, std::string value);
+    void add(std::string_view name, std::string value);
     /// Replaces every field named `name` with one field.
     void set(std::string_view name, std::string value);
     /// Removes every field named `name`; returns how many were removed.
