@@ -637,8 +637,9 @@ void Connection::append_head(bool chunked) {
                             !close_after_ && !state_->shutting_down &&
                             !(chunked && http_1_0 && !declared_length_);
     const std::string_view reason = reason_phrase(status_);
-    const std::string_view server = has_server ? "" : state_->options.server_name;
-    const std::string_view date = has_date ? "" : http_date_now();
+    const std::string_view server =
+        has_server ? std::string_view() : std::string_view(state_->options.server_name);
+    const std::string_view date = has_date ? std::string_view() : http_date_now();
     // Status line, Server, Date, the fields, the framing field, Connection, the blank line.
     const std::size_t bound =
         (15 + reason.size()) + (10 + server.size()) + (8 + date.size()) + fields_size + 38 + 24 + 2;

@@ -9,6 +9,7 @@
 
 #include <gale/http/status.hpp>
 #include <gale/http/writer.hpp>
+#include <gale/ioloop/detail/frame_allocator.hpp>
 #include <gale/ioloop/log.hpp>
 
 #include "web/hash_internal.hpp"
@@ -120,6 +121,14 @@ const std::string no_body;
 
 RequestHandler::RequestHandler() = default;
 RequestHandler::~RequestHandler() = default;
+
+void* RequestHandler::operator new(std::size_t size) {
+    return gale::detail::allocate_frame(size);
+}
+
+void RequestHandler::operator delete(void* pointer, std::size_t size) noexcept {
+    gale::detail::deallocate_frame(pointer, size);
+}
 
 RequestHandler::Inputs& RequestHandler::inputs() {
     if (!inputs_) {

@@ -53,6 +53,10 @@ class Finish : public Error {
 class RequestHandler {
   public:
     RequestHandler();
+    // A handler is made and destroyed for every request: its memory comes from the per-thread
+    // cache that coroutine frames use, not from malloc.
+    static void* operator new(std::size_t size);
+    static void operator delete(void* pointer, std::size_t size) noexcept;
     RequestHandler(const RequestHandler&) = delete;
     RequestHandler& operator=(const RequestHandler&) = delete;
     virtual ~RequestHandler();
