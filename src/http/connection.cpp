@@ -744,9 +744,9 @@ Task<void> Connection::finish() {
     if (!head_sent_) {
         check_headers();
         bool head_request = request_.head.method == "HEAD";
-        declared_length_ = declared_content_length();
-        if (!(head_request && declared_length_)) {
-            declared_length_.reset();  // the body written decides, unless HEAD says otherwise
+        // The body written decides the length, unless a HEAD handler declared one.
+        declared_length_ = head_request ? declared_content_length() : std::nullopt;
+        if (!declared_length_) {
             decide_compression();
         }
         if (compressor_) {
