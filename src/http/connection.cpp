@@ -615,6 +615,7 @@ void Connection::append_head(bool chunked) {
     bool has_server = false;
     bool has_date = false;
     bool has_connection = false;
+    bool handler_closes = false;  // its Connection says close: we close after it (RFC 9112 §9.6)
     std::size_t fields_size = 0;
     for (const auto& [name, value] : response_headers_) {
         fields_size += name.size() + value.size() + 4;
@@ -626,7 +627,10 @@ void Connection::append_head(bool chunked) {
                 has_server = has_server || equals_ignoring_case(name, "server");
                 break;
             case 10:
-                has_connection = has_connection || equals_ignoring_case(name, "connection");
+                if (equals_ignoring_case(name, "connection")) {
+                    has_connection = true;
+                    handler_closes = handler_closes || list_contains_token(value, "close");
+                }
                 break;
             default:
                 break;
@@ -634,7 +638,7 @@ void Connection::append_head(bool chunked) {
     }
     const bool http_1_0 = request_.head.version == Version::http_1_0;
     const bool keep_alive = request_.head.keep_alive && state_->options.keep_alive &&
-                            !close_after_ && !state_->shutting_down &&
+                            !close_after_ && !state_->shutting_down && !handler_closes &&
                             !(chunked && http_1_0 && !declared_length_);
     const std::string_view reason = reason_phrase(status_);
     const std::string_view server =

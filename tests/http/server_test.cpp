@@ -44,6 +44,15 @@ gale::Task<void> test_handler(HTTPRequest& request, HTTPResponse& response) {
         response.headers().set("X-Remote-Ip", std::string(request.remote_ip()));
         response.headers().set("X-Protocol", std::string(request.protocol()));
         response.write(std::string(request.host()));
+    } else if (path == "/override") {
+        // The handler's Server, Date and Connection replace the defaults; its framing fields
+        // do not count: the connection frames the body itself.
+        response.headers().set("server", "custom/1.0");
+        response.headers().set("DATE", "Thu, 01 Jan 1970 00:00:00 GMT");
+        response.headers().set("Connection", "close");
+        response.headers().set("Content-Length", "999");
+        response.headers().set("Transfer-Encoding", "gzip");
+        response.write("overridden");
     } else if (path == "/inject") {
         response.headers().set("X-Bad", "a\r\nSet-Cookie: evil=1");
         response.write("x");
@@ -116,6 +125,34 @@ TEST_CASE("a GET gets a complete response", "[http][server]") {
         CHECK(response.find("Server: gale\r\n") != std::string::npos);
         CHECK(response.find("Connection: close\r\n") != std::string::npos);
         CHECK(response.substr(response.size() - 13) == "Hello, World!");
+    };
+    gale::test::run(body());
+}
+
+TEST_CASE("the handler's Server, Date and Connection fields replace the defaults",
+          "[http][server]") {
+    auto body = []() -> gale::Task<void> {
+        Server server;
+        std::string response =
+            co_await exchange(server.port, "GET /override HTTP/1.1\r\nHost: a\r\n\r\n");
+        auto count = [&response](std::string_view needle) {
+            std::size_t found = 0;
+            for (std::size_t at = response.find(needle); at != std::string::npos;
+                 at = response.find(needle, at + 1)) {
+                ++found;
+            }
+            return found;
+        };
+        CHECK(status_line(response) == "HTTP/1.1 200 OK");
+        CHECK(count("server: custom/1.0\r\n") == 1);
+        CHECK(count("Server: ") == 0);
+        CHECK(count("DATE: Thu, 01 Jan 1970 00:00:00 GMT\r\n") == 1);
+        CHECK(count("Date: ") == 0);
+        CHECK(count("Connection: close\r\n") == 1);  // the handler's, not a second one
+        CHECK(count("Content-Length: 10\r\n") == 1);
+        CHECK(count("999") == 0);
+        CHECK(count("Transfer-Encoding") == 0);
+        CHECK(response.substr(response.size() - 10) == "overridden");
     };
     gale::test::run(body());
 }
