@@ -348,12 +348,18 @@ namespace {
 
 Task<void> drain_connections(std::shared_ptr<TCPServer::State> state, IOLoop::Duration grace) {
     state->stop();
+    // Reported by a timer of its own, due at the same moment as the timeout but scheduled first:
+    // once the timeout fires, the cancelled connections unwind and the count is zero.
+    TimerHandle report = IOLoop::current().call_later(grace, [state] {
+        log::info("shutdown: cancelling {} connections still open after the grace period",
+                  state->connection_count);
+    });
     try {
         co_await with_timeout(grace, state->connections.join());
     } catch (const TimeoutError&) {
-        log::info("shutdown: cancelling {} connections still open after the grace period",
-                  state->connection_count);
+        // the connections still open are cancelled below
     }
+    report.cancel();
     state->connections.cancel();
     co_await state->connections.join();
 }
