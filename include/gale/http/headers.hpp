@@ -23,8 +23,7 @@ bool equal_bytes_ignoring_case(const char* left, const char* right, std::size_t 
 /// lookups fail at the length comparison, and most of the rest at the first byte (bytes that
 /// differ in more than the case bit).
 inline bool equals_ignoring_case(std::string_view left, std::string_view right) noexcept {
-    return left.size() == right.size() &&
-           (left.empty() || ((left[0] ^ right[0]) & ~0x20) == 0) &&
+    return left.size() == right.size() && (left.empty() || ((left[0] ^ right[0]) & ~0x20) == 0) &&
            detail::equal_bytes_ignoring_case(left.data(), right.data(), left.size());
 }
 
