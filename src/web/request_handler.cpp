@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 
 namespace gale::web {
 
@@ -255,6 +256,7 @@ void RequestHandler::bind(Application& application, http::HTTPRequest& request,
     path_args_ = std::move(path_args);
     path_kwargs_ = std::move(path_kwargs);
     allowed_methods_ = allowed_methods;
+    request.set_max_body_size(application.settings().max_body_size);  // streamed bodies too
 }
 
 // One coroutine frame for the whole request: the body read, prepare() and the method are the
@@ -268,6 +270,7 @@ Task<void> RequestHandler::execute(std::unique_ptr<RequestHandler> self) {
     bool disconnected = false;
     try {
         handler.check_method();
+        handler.read_query_arguments();
         if (handler.reads_body()) {
             co_await handler.read_body_arguments();
         }
@@ -332,10 +335,12 @@ void RequestHandler::check_method() {
         set_header("Allow", allow_header());
         throw http::HTTPError(405);
     }
+}
+
+void RequestHandler::read_query_arguments() {
     if (!request_->query().empty()) {
         inputs().query_arguments = parse_query_string(request_->query());
     }
-    request_->set_max_body_size(application_->settings().max_body_size);
 }
 
 bool RequestHandler::reads_body() const {
@@ -358,24 +363,17 @@ void RequestHandler::check_xsrf_if_required() {
 
 // The task of the overridden method for this request (not started: the caller awaits it).
 Task<void> RequestHandler::start_method() {
+    using Method = Task<void> (RequestHandler::*)();
+    static constexpr std::pair<std::string_view, Method> methods[] = {
+        {"GET", &RequestHandler::get},     {"HEAD", &RequestHandler::head},
+        {"POST", &RequestHandler::post},   {"PUT", &RequestHandler::put},
+        {"PATCH", &RequestHandler::patch}, {"DELETE", &RequestHandler::delete_},
+    };
     std::string_view method = request_->method();
-    if (method == "GET") {
-        return get();
-    }
-    if (method == "HEAD") {
-        return head();
-    }
-    if (method == "POST") {
-        return post();
-    }
-    if (method == "PUT") {
-        return put();
-    }
-    if (method == "PATCH") {
-        return patch();
-    }
-    if (method == "DELETE") {
-        return delete_();
+    for (const auto& [name, member] : methods) {
+        if (method == name) {
+            return (this->*member)();
+        }
     }
     if (method != "OPTIONS") {
         throw http::HTTPError(405);

@@ -199,6 +199,7 @@ class RequestHandler {
     /// Runs the bound handler for its request; owns it (and, after a hand-over, passes it on).
     static Task<void> execute(std::unique_ptr<RequestHandler> self);
     void check_method();
+    void read_query_arguments();
     bool reads_body() const;
     Task<void> read_body_arguments();
     void check_xsrf_if_required();
