@@ -136,6 +136,10 @@ Task<void> Connection::run() {
 }
 
 void Connection::start_head() noexcept {
+    // The previous response's state goes now, not when the handler starts: an error in the
+    // next head must find no response "already sent" (a pipelined bad request still gets
+    // its status).
+    reset_response();
     phase_ = Phase::idle;
     set_deadline(state_->options.idle_timeout);
     parser_.reset();
@@ -175,6 +179,7 @@ Task<bool> Connection::read_head(ParseStatus buffered_status) {
         } while (status == ParseStatus::incomplete);
     }
     if (status == ParseStatus::error) {
+        close_after_ = true;  // what follows a head we could not take cannot be framed
         co_await send_error(parser_.error().status, parser_.error().reason);
         co_return false;
     }
@@ -255,7 +260,6 @@ void Connection::prepare_request() {
 
 Task<Connection::Outcome> Connection::serve_request() {
     prepare_request();
-    reset_response();
     if (request_.head.framing == BodyFraming::content_length &&
         request_.head.content_length > max_body_size_) {
         co_await send_error(413, "request body of " + std::to_string(request_.head.content_length) +

@@ -192,6 +192,27 @@ TEST_CASE("pipelined requests are answered in order, in one write", "[http][serv
     gale::test::run(body());
 }
 
+TEST_CASE("a bad request pipelined after a good one still gets its error status",
+          "[http][server][bad]") {
+    auto body = []() -> gale::Task<void> {
+        Server server;
+        for (std::string bad :
+             {"GET / HTTP/1.1\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+              "GET / HTTP/9.1\r\nHost: a\r\n\r\n"}) {
+            INFO(bad);
+            gale::IOStream stream = co_await connect(server.port);
+            co_await stream.write("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n" + bad);
+            std::string all = co_await gale::with_timeout(10s, stream.read_until_close());
+            CHECK(all.find("HTTP/1.1 200 OK") == 0);
+            std::size_t error =
+                all.find(bad.find("9.1") != std::string::npos ? "HTTP/1.1 505" : "HTTP/1.1 400");
+            CHECK(error != std::string::npos);
+            CHECK(all.find("Connection: close", error) != std::string::npos);
+        }
+    };
+    gale::test::run(body());
+}
+
 TEST_CASE("HTTP/1.0 closes unless asked to keep alive", "[http][server]") {
     auto body = []() -> gale::Task<void> {
         Server server;
