@@ -31,18 +31,20 @@ constexpr std::array<bool, 256> make_value_table() {
     return table;
 }
 
-// Request-target bytes: visible ASCII (no space, no controls); obs-text tolerated.
+// Request-target bytes: visible ASCII (no space, no controls) but "#", which starts a
+// fragment and is never part of a request-target (RFC 9112 §3.2); obs-text tolerated.
 constexpr std::array<bool, 256> make_target_table() {
     std::array<bool, 256> table{};
     for (int c = 0x21; c <= 0x7e; ++c)
-        table[c] = true;
+        table[c] = c != '#';
     for (int c = 0x80; c <= 0xff; ++c)
         table[c] = true;
     return table;
 }
 
-// Host: reg-name, IP literal and port characters (RFC 3986 §3.2.2).
-constexpr std::array<bool, 256> make_host_table() {
+// reg-name: unreserved, sub-delims and "%" of pct-encoded (RFC 3986 §3.2.2); with `colon`,
+// the characters of an IP literal between its brackets (IPv6 and IPvFuture).
+constexpr std::array<bool, 256> make_host_table(bool colon) {
     std::array<bool, 256> table{};
     for (int c = '0'; c <= '9'; ++c)
         table[c] = true;
@@ -50,15 +52,26 @@ constexpr std::array<bool, 256> make_host_table() {
         table[c] = true;
     for (int c = 'A'; c <= 'Z'; ++c)
         table[c] = true;
-    for (char c : std::string_view("-._~!$&'()*+,;=%:[]"))
+    for (char c : std::string_view("-._~!$&'()*+,;="))
         table[static_cast<unsigned char>(c)] = true;
+    table['%'] = !colon;
+    table[':'] = colon;
+    return table;
+}
+
+constexpr std::array<bool, 256> make_digit_table() {
+    std::array<bool, 256> table{};
+    for (int c = '0'; c <= '9'; ++c)
+        table[c] = true;
     return table;
 }
 
 constexpr auto token_table = make_token_table();
 constexpr auto value_table = make_value_table();
 constexpr auto target_table = make_target_table();
-constexpr auto host_table = make_host_table();
+constexpr auto reg_name_table = make_host_table(false);
+constexpr auto ip_literal_table = make_host_table(true);
+constexpr auto digit_table = make_digit_table();
 
 // Eight lookups per branch: request lines and field names and values all pass through here.
 bool all_of(std::string_view text, const std::array<bool, 256>& table) noexcept {
@@ -89,6 +102,44 @@ std::string_view trim(std::string_view text) noexcept {
         text.remove_suffix(1);
     }
     return text;
+}
+
+bool is_hex_digit(char c) noexcept {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// uri-host [":" port] (RFC 3986 §3.2.2-3.2.3, no userinfo): an IP literal in brackets or a
+// reg-name (which covers IPv4 addresses), then an optional port made of digits.
+bool is_valid_authority(std::string_view authority) noexcept {
+    std::string_view host = authority;
+    std::string_view port;
+    if (!authority.empty() && authority.front() == '[') {
+        std::size_t close = authority.find(']');
+        if (close == std::string_view::npos || close == 1 ||
+            !all_of(authority.substr(1, close - 1), ip_literal_table)) {
+            return false;
+        }
+        host = {};
+        port = authority.substr(close + 1);
+        if (!port.empty() && port.front() != ':') {
+            return false;
+        }
+    } else if (std::size_t colon = authority.find(':'); colon != std::string_view::npos) {
+        host = authority.substr(0, colon);
+        port = authority.substr(colon);
+    }
+    if (!all_of(host, reg_name_table) || !all_of(port.substr(port.empty() ? 0 : 1), digit_table)) {
+        return false;
+    }
+    // Every "%" starts a pct-encoded octet.
+    for (std::size_t percent = host.find('%'); percent != std::string_view::npos;
+         percent = host.find('%', percent + 1)) {
+        if (host.size() - percent < 3 || !is_hex_digit(host[percent + 1]) ||
+            !is_hex_digit(host[percent + 2])) {
+            return false;
+        }
+    }
+    return true;
 }
 
 // Calls `visit` for each non-empty element of a comma-separated list.
@@ -296,6 +347,28 @@ bool is_known_coding(std::string_view coding) noexcept {
     return false;
 }
 
+// The Expect fields: whether they ask for 100-continue, and whether they ask for anything
+// else, which this server cannot meet (RFC 9110 §10.1.1: 100-continue is the only
+// expectation HTTP defines).
+struct Expectations {
+    bool continue_100 = false;
+    bool unknown = false;
+};
+
+Expectations read_expectations(const HeaderFields& fields) {
+    Expectations found;
+    for (const HeaderField& field : fields) {
+        if (equals_ignoring_case(field.name, "expect")) {
+            for_each_element(field.value, [&found](std::string_view expectation) {
+                bool is_continue = equals_ignoring_case(expectation, "100-continue");
+                found.continue_100 = found.continue_100 || is_continue;
+                found.unknown = found.unknown || !is_continue;
+            });
+        }
+    }
+    return found;
+}
+
 bool connection_has(const HeaderFields& fields, std::string_view token) noexcept {
     for (const HeaderField& field : fields) {
         if (equals_ignoring_case(field.name, "connection") &&
@@ -461,8 +534,10 @@ bool RequestParser::parse_target() {
         return true;
     }
     if (is_connect) {
-        if (target.front() == '/' || target.find("://") != std::string_view::npos ||
-            !all_of(target, host_table)) {
+        // authority-form is uri-host ":" port (RFC 9112 §3.2.3): the port is not optional.
+        std::size_t colon = target.rfind(':');
+        if (colon == std::string_view::npos || colon + 1 == target.size() || target.back() == ']' ||
+            !is_valid_authority(target)) {
             fail(400, "CONNECT needs an authority-form target (host:port)");
             return false;
         }
@@ -482,8 +557,7 @@ bool RequestParser::parse_target() {
         std::string_view rest = target.substr(scheme_end + 3);
         std::size_t path_start = rest.find_first_of("/?");
         head_.authority = rest.substr(0, path_start);
-        if (head_.authority.empty() || !all_of(head_.authority, host_table) ||
-            head_.authority.find('@') != std::string_view::npos) {
+        if (head_.authority.empty() || !is_valid_authority(head_.authority)) {
             fail(400, "invalid authority in the request target");
             return false;
         }
@@ -514,7 +588,7 @@ struct FramingFields {
     bool transfer_encoding = false;
     bool connection = false;
     bool upgrade = false;
-    std::optional<std::string_view> expect;
+    bool expect = false;
 };
 
 FramingFields find_framing_fields(const HeaderFields& fields) noexcept {
@@ -528,9 +602,7 @@ FramingFields find_framing_fields(const HeaderFields& fields) noexcept {
                 }
                 break;
             case 6:
-                if (!found.expect && equals_ignoring_case(name, "expect")) {
-                    found.expect = field.value;
-                }
+                found.expect = found.expect || equals_ignoring_case(name, "expect");
                 break;
             case 7:
                 found.upgrade = found.upgrade || equals_ignoring_case(name, "upgrade");
@@ -568,7 +640,7 @@ bool RequestParser::apply_semantics() {
         return false;
     }
     std::string_view host = found.host;
-    if (!all_of(host, host_table)) {
+    if (!is_valid_authority(host)) {
         fail(400, "invalid Host header");
         return false;
     }
@@ -618,8 +690,14 @@ bool RequestParser::apply_semantics() {
     head_.keep_alive = head_.version == Version::http_1_1
                            ? !close
                            : (!close && found.connection && connection_has(fields, "keep-alive"));
-    head_.expect_continue = found.expect && equals_ignoring_case(*found.expect, "100-continue") &&
-                            head_.framing != BodyFraming::none;
+    if (found.expect) {
+        Expectations expectations = read_expectations(fields);
+        if (expectations.unknown) {
+            fail(417, "the only expectation this server meets is 100-continue");
+            return false;
+        }
+        head_.expect_continue = expectations.continue_100 && head_.framing != BodyFraming::none;
+    }
     head_.upgrade = found.upgrade && found.connection && connection_has(fields, "upgrade");
     return true;
 }
@@ -817,10 +895,17 @@ ChunkedDecoder::Result ChunkedDecoder::decode(std::string_view input) {
                 std::size_t take =
                     static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, rest.size()));
                 remaining_ -= take;
-                if (remaining_ == 0) {
-                    state_ = State::data_end;
+                if (remaining_ != 0 || rest.size() < take + 2) {
+                    state_ = remaining_ == 0 ? State::data_end : State::data;
+                    return {Status::data, rest.substr(0, take), used + take};
                 }
-                return {Status::data, rest.substr(0, take), used + take};
+                // The CRLF after the data is here already: checked before the data is handed
+                // out, so that a malformed body is refused before any of it is used.
+                if (rest[take] != '\r' || rest[take + 1] != '\n') {
+                    return fail("chunk data not followed by CRLF");
+                }
+                state_ = State::size_line;
+                return {Status::data, rest.substr(0, take), used + take + 2};
             }
             case State::data_end: {
                 if (rest.size() < 2) {

@@ -135,6 +135,24 @@ TEST_CASE("Host rules", "[http][parser][bad]") {
     CHECK(error_of("GET / HTTP/1.0\r\n\r\n") == 0);           // optional in 1.0
 }
 
+TEST_CASE("a Host value must be uri-host with an optional port of digits", "[http][parser][bad]") {
+    // RFC 9112 §3.2: a Host field with an invalid value is answered with 400.
+    for (std::string value : {"a", "a:80", "a:", "127.0.0.1:8080", "[::1]", "[::1]:80", "[v1.fe:x]",
+                              "xn--bcher-kva.example", "a%20b", "a!$&'()*+,;=b"}) {
+        INFO("Host: " << value);
+        CHECK(error_of("GET / HTTP/1.1\r\nHost: " + value + "\r\n\r\n") == 0);
+    }
+    for (std::string value :
+         {"a:b", "a:b:c", "a:80:80", "u@a", "[::1", "::1", "[]", "[::1]80", "[::1]:x", "a:8o",
+          "a%2", "a%zz", "a%", "a\"b", "a{b}", "a b", "a/b", "a?b", "a#b"}) {
+        INFO("Host: " << value);
+        CHECK(error_of("GET / HTTP/1.1\r\nHost: " + value + "\r\n\r\n") == 400);
+    }
+    // The authority of an absolute-form target follows the same rule.
+    CHECK(error_of("GET http://a:80/ HTTP/1.1\r\nHost: a\r\n\r\n") == 0);
+    CHECK(error_of("GET http://a:b/ HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+}
+
 TEST_CASE("request line and version", "[http][parser][bad]") {
     CHECK(error_of("GET /\r\nHost: a\r\n\r\n") == 400);
     CHECK(error_of("GET  / HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
@@ -170,6 +188,14 @@ TEST_CASE("target forms", "[http][parser]") {
     CHECK(error_of("GET * HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
     CHECK(error_of("GET example.org:443 HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
     CHECK(error_of("CONNECT /path HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+    // authority-form needs its port (RFC 9112 §3.2.3)
+    CHECK(error_of("CONNECT example.org HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+    CHECK(error_of("CONNECT example.org: HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+    CHECK(error_of("CONNECT [::1] HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+    CHECK(error_of("CONNECT [::1]:443 HTTP/1.1\r\nHost: a\r\n\r\n") == 0);
+    // a fragment is never part of a request-target (RFC 9112 §3.2)
+    CHECK(error_of("GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+    CHECK(error_of("GET http://a/b#c HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
     CHECK(error_of("GET ftp://x/ HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
     CHECK(error_of("GET http://user@x/ HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
 }
@@ -235,6 +261,17 @@ TEST_CASE("keep-alive, Expect and Upgrade", "[http][parser]") {
                 "PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\n") ==
             ParseStatus::complete);
     CHECK(parser.head().expect_continue);
+    parser.reset();
+    // 100-continue is the only expectation there is: anything else cannot be met (417).
+    CHECK(error_of("PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue, \r\nContent-Length: "
+                   "3\r\n\r\n") == 0);
+    CHECK(error_of("PUT / HTTP/1.1\r\nHost: a\r\nExpect: foo\r\nContent-Length: 3\r\n\r\n") == 417);
+    CHECK(error_of("PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue, foo=1\r\n\r\n") == 417);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nExpect: "
+                   "200-ok\r\n\r\n") == 417);
+    REQUIRE(parser.parse("GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n") ==
+            ParseStatus::complete);
+    CHECK_FALSE(parser.head().expect_continue);  // no body to wait for
     parser.reset();
     REQUIRE(
         parser.parse(
@@ -345,4 +382,18 @@ TEST_CASE("bad chunked bodies are errors", "[http][chunked][bad]") {
     CHECK(fails("0\r\nBad Trailer\r\n\r\n"));
     CHECK(fails(std::string("1;") + std::string(5000, 'x') + "\r\n"));
     CHECK_FALSE(fails("5 ;ext\r\nhello\r\n0\r\n\r\n"));
+}
+
+TEST_CASE("a chunk whose CRLF is already here is checked before its data is given",
+          "[http][chunked][bad]") {
+    using gale::http::ChunkedDecoder;
+    ChunkedDecoder decoder;
+    auto result = decoder.decode("3\r\nabcX\r\n0\r\n\r\n");
+    CHECK(result.status == ChunkedDecoder::Status::error);
+    // A chunk that ends the input is given, and its CRLF checked when it comes.
+    ChunkedDecoder split;
+    result = split.decode("3\r\nabc");
+    REQUIRE(result.status == ChunkedDecoder::Status::data);
+    CHECK(result.data == "abc");
+    CHECK(split.decode("X\r\n").status == ChunkedDecoder::Status::error);
 }
