@@ -147,6 +147,13 @@ class NotFoundHandler final : public RequestHandler {
     Task<void> prepare() override { throw http::HTTPError(404); }
 };
 
+// `OPTIONS *` asks about the server, not about a resource (RFC 9110 §9.3.7): 200 with the
+// methods the application's handlers take (start_method adds Allow) and no content.
+class ServerOptionsHandler final : public RequestHandler {
+  public:
+    Task<void> options() override { co_return; }
+};
+
 const std::vector<std::string> all_methods = {"GET",   "HEAD",   "POST",   "PUT",
                                               "PATCH", "DELETE", "OPTIONS"};
 
@@ -290,14 +297,19 @@ http::HTTPHandler Application::handler() {
 
 // Not a coroutine: the handler's own task is the request's only frame in the web layer.
 Task<void> Application::dispatch(http::HTTPRequest& request, http::HTTPResponse& response) {
-    RouteTable::Match match = routes_->match(request.host(), request.path());
+    RouteTable::Match match;
     std::unique_ptr<RequestHandler> handler;
     const std::vector<std::string>* methods = &all_methods;
-    if (match.route != nullptr) {
-        handler = match.route->route.factory();
-        methods = &match.route->route.methods;
+    if (request.path() == "*") {  // the parser lets only OPTIONS have it
+        handler = std::make_unique<ServerOptionsHandler>();
     } else {
-        handler = std::make_unique<NotFoundHandler>();
+        match = routes_->match(request.host(), request.path());
+        if (match.route != nullptr) {
+            handler = match.route->route.factory();
+            methods = &match.route->route.methods;
+        } else {
+            handler = std::make_unique<NotFoundHandler>();
+        }
     }
     handler->bind(*this, request, response, std::move(match.args), std::move(match.kwargs),
                   methods);

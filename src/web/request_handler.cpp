@@ -332,6 +332,12 @@ void RequestHandler::check_method() {
     std::string_view method = request_->method();
     const auto& allowed = *allowed_methods_;
     if (std::find(allowed.begin(), allowed.end(), method) == allowed.end()) {
+        // A method HTTP does not define is not implemented here at all (RFC 9110 §9.1: 501);
+        // a defined one that this resource does not take is 405, with what it takes.
+        if (!is_one_of(method, {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS",
+                                "TRACE", "PATCH"})) {
+            throw http::HTTPError(501);
+        }
         set_header("Allow", allow_header());
         throw http::HTTPError(405);
     }

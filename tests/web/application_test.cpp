@@ -224,8 +224,22 @@ TEST_CASE("methods: 405 with Allow, OPTIONS, HEAD", "[web][routing]") {
         CHECK(head.status == 200);
         CHECK(head.body.empty());
         CHECK(head.headers.get("content-length") == "5");
-        auto unknown = co_await http_fetch(app.port, "BREW", "/hello");
-        CHECK(unknown.status == 405);
+        // A method HTTP defines but the resource does not take is 405; one HTTP does not
+        // define (methods are case-sensitive) is not implemented: 501.
+        auto trace = co_await http_fetch(app.port, "TRACE", "/hello");
+        CHECK(trace.status == 405);
+        CHECK(trace.headers.get("allow") == "GET, HEAD, OPTIONS");
+        for (std::string method : {"BREW", "get"}) {
+            auto unknown = co_await http_fetch(app.port, method, "/hello");
+            CHECK(unknown.status == 501);
+            CHECK_FALSE(unknown.headers.contains("allow"));
+        }
+        // OPTIONS * is about the server: 200, what it allows, and an explicit empty body.
+        auto server_options = co_await http_fetch(app.port, "OPTIONS", "*");
+        CHECK(server_options.status == 200);
+        CHECK(server_options.headers.get("allow") ==
+              "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+        CHECK(server_options.headers.get("content-length") == "0");
     };
     gale::test::run(body());
 }
