@@ -64,19 +64,31 @@ class EchoHandler : public RequestHandler {
     Task<void> put() override { co_await echo(); }
 
   private:
+    // A body without a length (chunked) is held until it is whole or passes this size: a small
+    // one is answered with its length, and one over a body limit up to this size gets its 413
+    // before anything is sent. Past it, the echo streams, and a body that then passes the limit
+    // ends the connection in the middle of the response (no status can follow a started one).
+    static constexpr std::size_t held_body_limit = 1024 * 1024;
+
     Task<void> echo() {
         set_header("Content-Type",
                    request().headers().get_or("content-type", "application/octet-stream"));
-        if (auto length = request().content_length()) {
+        const auto length = request().content_length();
+        if (length) {
             set_header("Content-Length", std::to_string(*length));
         }
+        std::size_t held = 0;
         while (true) {
             std::string piece = co_await request().read_body_chunk(256 * 1024);
             if (piece.empty()) {
                 break;
             }
+            held += piece.size();
             write(piece);
-            co_await flush();
+            if (length || held > held_body_limit) {
+                co_await flush();
+                held = 0;
+            }
         }
     }
 };
