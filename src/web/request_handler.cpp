@@ -12,6 +12,7 @@
 #include <gale/ioloop/detail/frame_allocator.hpp>
 #include <gale/ioloop/log.hpp>
 
+#include "web/etag_internal.hpp"
 #include "web/hash_internal.hpp"
 
 #include <algorithm>
@@ -59,30 +60,6 @@ std::string content_etag(std::string_view data) {
     }
     text[12] = '"';
     return std::string(text, sizeof text);
-}
-
-// If-None-Match: "*" or a list of (possibly weak) tags; weak comparison (RFC 9110 §13.1.2).
-bool etag_matches(std::string_view if_none_match, std::string_view etag) {
-    auto strip_weak = [](std::string_view tag) {
-        return tag.rfind("W/", 0) == 0 ? tag.substr(2) : tag;
-    };
-    std::string_view ours = strip_weak(etag);
-    while (!if_none_match.empty()) {
-        std::size_t comma = if_none_match.find(',');
-        std::string_view tag = if_none_match.substr(0, comma);
-        while (!tag.empty() && tag.front() == ' ')
-            tag.remove_prefix(1);
-        while (!tag.empty() && tag.back() == ' ')
-            tag.remove_suffix(1);
-        if (tag == "*" || strip_weak(tag) == ours) {
-            return true;
-        }
-        if (comma == std::string_view::npos) {
-            break;
-        }
-        if_none_match.remove_prefix(comma + 1);
-    }
-    return false;
 }
 
 bool wants_json(const http::HeaderFields& headers) {
@@ -517,6 +494,15 @@ Task<void> RequestHandler::flush() {
     return response().flush();
 }
 
+// A 304 describes the representation the client already has: it carries the validators but
+// not the representation's own metadata (RFC 9110 §15.4.5; Tornado clears the same three).
+void RequestHandler::clear_representation_headers() {
+    http::HTTPHeaders& headers = response().headers();
+    for (std::string_view name : {"Content-Type", "Content-Encoding", "Content-Language"}) {
+        headers.remove(name);
+    }
+}
+
 bool RequestHandler::apply_etag() {
     const ApplicationSettings& settings = application_->settings();
     std::string_view method = request_->method();
@@ -528,7 +514,8 @@ bool RequestHandler::apply_etag() {
     }
     std::string etag = content_etag(answer.buffered_body());
     auto if_none_match = request_->headers().get("if-none-match");
-    bool matches = if_none_match && etag_matches(*if_none_match, etag);
+    bool matches = if_none_match &&
+                   detail::etag_list_matches(*if_none_match, etag, detail::EtagComparison::weak);
     answer.headers().add("Etag", std::move(etag));  // none yet: checked above
     if (matches) {
         answer.set_status(304);
@@ -547,6 +534,9 @@ Task<void> RequestHandler::finish() {
 // Not a coroutine: the caller awaits the connection's own finish (one frame fewer).
 Task<void> RequestHandler::finish_response() {
     apply_etag();
+    if (response().status() == 304) {
+        clear_representation_headers();
+    }
     finished_ = true;
     return response().finish();
 }

@@ -5,6 +5,8 @@
 #include <gale/http/date.hpp>
 #include <gale/ioloop/executor.hpp>
 
+#include "web/etag_internal.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -43,6 +45,20 @@ std::string read_piece(int fd, std::uint64_t offset, std::size_t length) {
         got += static_cast<std::size_t>(result);
     }
     return data;
+}
+
+// If-Range holds an entity-tag (compared strongly) or the exact Last-Modified date of the
+// copy the client has; no If-Range at all lets the Range apply.
+bool range_is_current(std::optional<std::string_view> if_range, std::string_view etag,
+                      std::time_t modified) {
+    if (!if_range) {
+        return true;
+    }
+    if (if_range->starts_with("\"") || if_range->starts_with("W/")) {
+        return *if_range == etag;  // strong comparison: our tag is strong, a weak one never matches
+    }
+    auto date = http::parse_http_date(*if_range);
+    return date && *date == modified;
 }
 
 struct ByteRange {
@@ -160,14 +176,24 @@ Task<void> StaticFileHandler::serve(bool include_body) {
         set_header("Cache-Control", "public, max-age=31536000, immutable");
     }
 
-    // Conditional requests: If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2).
-    if (auto if_none_match = request().headers().get("if-none-match")) {
-        std::string_view tags = *if_none_match;
-        if (tags == "*" || tags.find(etag) != std::string_view::npos) {
+    // Preconditions, in the order of RFC 9110 §13.2.2.
+    const http::HeaderFields& headers = request().headers();
+    if (auto if_match = headers.get("if-match")) {
+        if (!detail::etag_list_matches(*if_match, etag, detail::EtagComparison::strong)) {
+            throw http::HTTPError(412, "If-Match: the file has changed");
+        }
+    } else if (auto if_unmodified_since = headers.get("if-unmodified-since")) {
+        auto since = http::parse_http_date(*if_unmodified_since);
+        if (since && modified > *since) {
+            throw http::HTTPError(412, "If-Unmodified-Since: the file has changed");
+        }
+    }
+    if (auto if_none_match = headers.get("if-none-match")) {
+        if (detail::etag_list_matches(*if_none_match, etag, detail::EtagComparison::weak)) {
             set_status(304);
             co_return;
         }
-    } else if (auto if_modified_since = request().headers().get("if-modified-since")) {
+    } else if (auto if_modified_since = headers.get("if-modified-since")) {
         auto since = http::parse_http_date(*if_modified_since);
         if (since && modified <= *since) {
             set_status(304);
@@ -177,7 +203,11 @@ Task<void> StaticFileHandler::serve(bool include_body) {
 
     std::uint64_t first = 0;
     std::uint64_t length = size;
-    if (auto range_header = request().headers().get("range")) {
+    auto range_header = headers.get("range");
+    // Range is defined for GET only (RFC 9110 §14.2); If-Range keeps it only while the
+    // client's partial copy is current (§13.1.5).
+    if (range_header && request().method() == "GET" &&
+        range_is_current(headers.get("if-range"), etag, modified)) {
         bool unsatisfiable = false;
         auto range = parse_range(*range_header, size, unsatisfiable);
         if (unsatisfiable) {

@@ -385,6 +385,12 @@ TEST_CASE("ETag and 304 for small GET responses", "[web][etag]") {
                                          "If-None-Match: " + std::string(*etag) + "\r\n");
         CHECK(again.status == 304);
         CHECK(again.body.empty());
+        CHECK(again.headers.get("etag") == *etag);
+        CHECK_FALSE(again.headers.contains("content-type"));
+        CHECK_FALSE(again.headers.contains("content-length"));
+        auto weak = co_await http_fetch(app.port, "GET", "/hello",
+                                        "If-None-Match: \"a\" , W/" + std::string(*etag) + "\r\n");
+        CHECK(weak.status == 304);
         auto other = co_await http_fetch(app.port, "GET", "/hello", "If-None-Match: \"nope\"\r\n");
         CHECK(other.status == 200);
     };
@@ -474,6 +480,55 @@ TEST_CASE("static files: types, validators, ranges, traversal, versions", "[web]
         auto by_date = co_await http_fetch(app.port, "GET", "/static/css/site.css",
                                            "If-Modified-Since: " + std::string(*modified) + "\r\n");
         CHECK(by_date.status == 304);
+        // A 304 keeps the validators but not the representation's metadata.
+        CHECK(by_etag.headers.get("etag") == *etag);
+        CHECK_FALSE(by_etag.headers.contains("content-type"));
+        auto weak = co_await http_fetch(app.port, "GET", "/static/css/site.css",
+                                        "If-None-Match: \"x\", W/" + std::string(*etag) + "\r\n");
+        CHECK(weak.status == 304);
+        // If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2).
+        auto changed_tag = co_await http_fetch(
+            app.port, "GET", "/static/css/site.css",
+            "If-None-Match: \"other\"\r\nIf-Modified-Since: " + std::string(*modified) + "\r\n");
+        CHECK(changed_tag.status == 200);
+
+        // If-Match and If-Unmodified-Since: 412 unless the file is the one the client names.
+        auto matching = co_await http_fetch(app.port, "GET", "/static/css/site.css",
+                                            "If-Match: " + std::string(*etag) + "\r\n");
+        CHECK(matching.status == 200);
+        for (std::string precondition :
+             {std::string("If-Match: \"other\"\r\n"), "If-Match: W/" + std::string(*etag) + "\r\n",
+              std::string("If-Unmodified-Since: Sat, 01 Jan 2000 00:00:00 GMT\r\n")}) {
+            INFO(precondition);
+            auto failed =
+                co_await http_fetch(app.port, "GET", "/static/css/site.css", precondition);
+            CHECK(failed.status == 412);
+        }
+        auto unmodified =
+            co_await http_fetch(app.port, "GET", "/static/css/site.css",
+                                "If-Unmodified-Since: " + std::string(*modified) + "\r\n");
+        CHECK(unmodified.status == 200);
+
+        // If-Range: the range applies only to the copy the client names.
+        for (std::string validator : {std::string(*etag), std::string(*modified)}) {
+            auto current =
+                co_await http_fetch(app.port, "GET", "/static/css/site.css",
+                                    "Range: bytes=0-3\r\nIf-Range: " + validator + "\r\n");
+            CHECK(current.status == 206);
+        }
+        for (std::string validator : {std::string("\"other\""), "W/" + std::string(*etag),
+                                      std::string("Sat, 01 Jan 2000 00:00:00 GMT")}) {
+            INFO(validator);
+            auto stale = co_await http_fetch(app.port, "GET", "/static/css/site.css",
+                                             "Range: bytes=0-3\r\nIf-Range: " + validator + "\r\n");
+            CHECK(stale.status == 200);
+            CHECK(stale.body == "body { color: red; }");
+        }
+        // Range is for GET only.
+        auto head_range =
+            co_await http_fetch(app.port, "HEAD", "/static/css/site.css", "Range: bytes=0-3\r\n");
+        CHECK(head_range.status == 200);
+        CHECK(head_range.headers.get("content-length") == "20");
 
         auto range =
             co_await http_fetch(app.port, "GET", "/static/css/site.css", "Range: bytes=0-3\r\n");

@@ -211,6 +211,7 @@ class RequestHandler {
     void parse_body_arguments();
     Task<void> handle_failure(int status, std::exception_ptr error);
     bool apply_etag();
+    void clear_representation_headers();
     const std::vector<Cookie>& request_cookies();
     const XsrfToken& current_xsrf_token();
 
