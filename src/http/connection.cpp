@@ -667,7 +667,10 @@ void Connection::append_head(bool chunked) {
         put("\r\n");
     };
 
-    put(http_1_0 ? "HTTP/1.0 " : "HTTP/1.1 ");
+    // Our own version, whatever the request's: a server sends the highest version it
+    // conforms to below the request's major version (RFC 9110 §2.5). What an HTTP/1.0 client
+    // cannot take (chunked, keep-alive by default) is decided from its version, above.
+    put("HTTP/1.1 ");
     at = std::to_chars(at, at + 3, status_).ptr;
     put(" ");
     put(reason);

@@ -213,18 +213,20 @@ TEST_CASE("a bad request pipelined after a good one still gets its error status"
     gale::test::run(body());
 }
 
-TEST_CASE("HTTP/1.0 closes unless asked to keep alive", "[http][server]") {
+TEST_CASE("HTTP/1.0 closes unless asked to keep alive, and is answered as HTTP/1.1",
+          "[http][server]") {
     auto body = []() -> gale::Task<void> {
         Server server;
         std::string closed = co_await exchange(server.port, "GET /hello HTTP/1.0\r\n\r\n");
-        CHECK(status_line(closed) == "HTTP/1.0 200 OK");
+        CHECK(status_line(closed) == "HTTP/1.1 200 OK");  // RFC 9110 §2.5
+        CHECK(closed.find("Connection: close\r\n") != std::string::npos);
         gale::IOStream stream = co_await connect(server.port);
         co_await stream.write("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
         std::string kept = co_await read_response(stream);
         CHECK(kept.find("Connection: keep-alive\r\n") != std::string::npos);
         co_await stream.write("GET /hello HTTP/1.0\r\n\r\n");
         std::string last = co_await gale::with_timeout(10s, stream.read_until_close());
-        CHECK(status_line(last) == "HTTP/1.0 200 OK");
+        CHECK(status_line(last) == "HTTP/1.1 200 OK");
     };
     gale::test::run(body());
 }
