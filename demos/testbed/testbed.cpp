@@ -26,6 +26,7 @@
 
 #include "common/arguments.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 
@@ -96,14 +97,24 @@ class EchoHandler : public RequestHandler {
 class HeadersHandler : public RequestHandler {
   public:
     Task<void> get() override {
-        nlohmann::json headers = nlohmann::json::object();
+        // Field names are case-insensitive: repeated fields are combined under the first
+        // spelling, their values joined with ", " (RFC 9110 §5.3).
+        std::vector<std::pair<std::string, std::string>> fields;
         for (const auto& field : request().headers()) {
-            std::string name(field.name);
-            if (headers.contains(name)) {
-                headers[name] = headers[name].get<std::string>() + ", " + std::string(field.value);
+            auto same_name = [&field](const auto& seen) {
+                return gale::http::equals_ignoring_case(seen.first, field.name);
+            };
+            if (auto seen = std::find_if(fields.begin(), fields.end(), same_name);
+                seen != fields.end()) {
+                seen->second += ", ";
+                seen->second += field.value;
             } else {
-                headers[name] = std::string(field.value);
+                fields.emplace_back(field.name, field.value);
             }
+        }
+        nlohmann::json headers = nlohmann::json::object();
+        for (auto& [name, value] : fields) {
+            headers[name] = std::move(value);
         }
         write(headers);
         co_return;

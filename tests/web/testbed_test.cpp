@@ -76,8 +76,12 @@ TEST_CASE("testbed: the endpoints of its contract", "[testbed]") {
             "3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n");
         CHECK(chunked.body == "abcdef");
 
-        auto headers = co_await http_fetch(port, "GET", "/headers", "X-Custom: 42\r\n");
-        CHECK(nlohmann::json::parse(headers.body)["X-Custom"] == "42");
+        auto headers = co_await http_fetch(port, "GET", "/headers",
+                                           "X-Custom: 42\r\nX-Twice: a\r\nx-twice: b\r\n");
+        auto echoed = nlohmann::json::parse(headers.body);
+        CHECK(echoed["X-Custom"] == "42");
+        CHECK(echoed["X-Twice"] == "a, b");  // one name, whatever its case
+        CHECK_FALSE(echoed.contains("x-twice"));
 
         auto status = co_await http_fetch(port, "GET", "/status/503");
         CHECK(status.status == 503);
