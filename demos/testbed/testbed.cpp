@@ -65,17 +65,17 @@ class EchoHandler : public RequestHandler {
     Task<void> put() override { co_await echo(); }
 
   private:
-    // A body without a length (chunked) is held until it is whole or passes this size: a small
-    // one is answered with its length, and one over a body limit up to this size gets its 413
-    // before anything is sent. Past it, the echo streams, and a body that then passes the limit
-    // ends the connection in the middle of the response (no status can follow a started one).
+    // The body is held until it is whole or passes this size. A body up to it that turns out
+    // bad (over the limit, malformed chunks, cut short, stalled) then gets its error status,
+    // since nothing has been sent yet, and a chunked one is answered with its length. Past it,
+    // the echo streams, and such a body ends the connection in the middle of the response (no
+    // status can follow a started one).
     static constexpr std::size_t held_body_limit = 1024 * 1024;
 
     Task<void> echo() {
         set_header("Content-Type",
                    request().headers().get_or("content-type", "application/octet-stream"));
-        const auto length = request().content_length();
-        if (length) {
+        if (auto length = request().content_length()) {
             set_header("Content-Length", std::to_string(*length));
         }
         std::size_t held = 0;
@@ -86,7 +86,7 @@ class EchoHandler : public RequestHandler {
             }
             held += piece.size();
             write(piece);
-            if (length || held > held_body_limit) {
+            if (held > held_body_limit) {
                 co_await flush();
                 held = 0;
             }

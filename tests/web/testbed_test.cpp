@@ -230,7 +230,8 @@ TEST_CASE("testbed: limits set by its flags", "[testbed]") {
         WARN("testbed is not built (GALE_BUILD_DEMOS=OFF)");
         return;
     }
-    Testbed testbed("--max-body 1000 --max-header 2048 --header-timeout 1 --idle-timeout 1");
+    Testbed testbed(
+        "--max-body 1000 --max-header 2048 --header-timeout 1 --idle-timeout 1 --body-timeout 1");
     auto body = [](std::uint16_t port) -> gale::Task<void> {
         auto too_big = co_await http_fetch(port, "POST", "/echo", "", std::string(2000, 'x'));
         CHECK(too_big.status == 413);
@@ -261,6 +262,11 @@ TEST_CASE("testbed: limits set by its flags", "[testbed]") {
         co_await slow.write("GET /plaintext HTTP/1.1\r\n");
         std::string answer = co_await gale::with_timeout(10s, slow.read_until_close());
         CHECK(answer.rfind("HTTP/1.1 408", 0) == 0);
+        // A body that stalls is held, not echoed yet: it gets its 408 too.
+        auto stalled = co_await gale::connect_to(*gale::SocketAddress::from_ip("127.0.0.1", port));
+        co_await stalled.write("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nhello");
+        std::string stalled_answer = co_await gale::with_timeout(10s, stalled.read_until_close());
+        CHECK(stalled_answer.rfind("HTTP/1.1 408", 0) == 0);
     };
     gale::test::run(body(static_cast<std::uint16_t>(testbed.port)));
 }
