@@ -3,9 +3,17 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
 
 namespace gale::http {
 namespace {
+
+// memcpy that takes an empty view (whose data() may be null).
+void copy_bytes(char* to, std::string_view from) noexcept {
+    if (!from.empty()) {
+        std::memcpy(to, from.data(), from.size());
+    }
+}
 
 char lower(char c) noexcept {
     return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
@@ -75,43 +83,131 @@ bool list_contains_token(std::string_view list, std::string_view token) noexcept
     return false;
 }
 
-void HTTPHeaders::add(std::string_view name, std::string value) {
-    fields_.emplace_back(std::string(name), std::move(value));
+HTTPHeaders::HTTPHeaders(std::initializer_list<Field> fields) {
+    for (const auto& [name, value] : fields) {
+        add(name, value);
+    }
 }
 
-void HTTPHeaders::set(std::string_view name, std::string value) {
-    auto first = std::find_if(fields_.begin(), fields_.end(), [&](const Field& field) {
-        return equals_ignoring_case(field.first, name);
-    });
-    if (first == fields_.end()) {
-        fields_.emplace_back(std::string(name), std::move(value));
+bool HTTPHeaders::overlaps(std::string_view text) const noexcept {
+    const char* begin = bytes_.data();
+    return !text.empty() && text.data() >= begin && text.data() < begin + bytes_.size();
+}
+
+// Room for `size` more bytes at the end of the used ones; moves the bytes when it grows.
+char* HTTPHeaders::reserve_bytes(std::size_t size) {
+    if (used_bytes_ + size > UINT32_MAX) {
+        throw std::length_error("HTTPHeaders: more than 4 GiB of fields");
+    }
+    if (used_bytes_ + size > bytes_.size()) {
+        bytes_.resize(std::max({used_bytes_ + size, 2 * bytes_.size(), minimum_capacity}));
+    }
+    char* at = bytes_.data() + used_bytes_;
+    used_bytes_ += size;
+    return at;
+}
+
+void HTTPHeaders::add(std::string_view name, std::string_view value) {
+    if (overlaps(name) || overlaps(value)) [[unlikely]] {
+        // Copied first: making room may move the bytes these views point into.
+        std::string own_name(name);
+        std::string own_value(value);
+        add(own_name, own_value);
         return;
     }
-    first->second = std::move(value);
-    fields_.erase(
-        std::remove_if(first + 1, fields_.end(),
-                       [&](const Field& field) { return equals_ignoring_case(field.first, name); }),
-        fields_.end());
+    char* at = reserve_bytes(name.size() + value.size());
+    auto name_at = static_cast<std::uint32_t>(at - bytes_.data());
+    copy_bytes(at, name);
+    copy_bytes(at + name.size(), value);
+    slots_.push_back({name_at, static_cast<std::uint32_t>(name.size()),
+                      name_at + static_cast<std::uint32_t>(name.size()),
+                      static_cast<std::uint32_t>(value.size())});
+}
+
+void HTTPHeaders::set(std::string_view name, std::string_view value) {
+    auto first = std::find_if(slots_.begin(), slots_.end(), [&](const Slot& slot) {
+        return equals_ignoring_case(field(slot).first, name);
+    });
+    if (first == slots_.end()) {
+        add(name, value);
+        return;
+    }
+    if (value.size() <= first->value_size) {
+        // In place (memmove: the value may be a view of these very bytes).
+        if (!value.empty()) {
+            std::memmove(bytes_.data() + first->value_at, value.data(), value.size());
+        }
+        unused_bytes_ += first->value_size - value.size();
+    } else {
+        // Copied first when it is a view of these bytes: making room may move them.
+        const std::string copy = overlaps(value) ? std::string(value) : std::string();
+        const std::string_view new_value = copy.empty() ? value : copy;
+        unused_bytes_ += first->value_size;
+        char* at = reserve_bytes(new_value.size());
+        copy_bytes(at, new_value);
+        first->value_at = static_cast<std::uint32_t>(at - bytes_.data());
+    }
+    first->value_size = static_cast<std::uint32_t>(value.size());
+    auto same_name = [&](const Slot& slot) {
+        return equals_ignoring_case(field(slot).first, name);
+    };
+    for (auto slot = first + 1; slot != slots_.end(); ++slot) {
+        if (same_name(*slot)) {
+            unused_bytes_ += slot->name_size + slot->value_size;
+        }
+    }
+    slots_.erase(std::remove_if(first + 1, slots_.end(), same_name), slots_.end());
+    compact_if_wasteful();
 }
 
 std::size_t HTTPHeaders::remove(std::string_view name) noexcept {
-    auto size_before = fields_.size();
-    std::erase_if(fields_,
-                  [&](const Field& field) { return equals_ignoring_case(field.first, name); });
-    return size_before - fields_.size();
+    std::size_t size_before = slots_.size();
+    std::erase_if(slots_, [&](const Slot& slot) {
+        if (!equals_ignoring_case(field(slot).first, name)) {
+            return false;
+        }
+        unused_bytes_ += slot.name_size + slot.value_size;
+        return true;
+    });
+    return size_before - slots_.size();
 }
 
-bool HTTPHeaders::contains(std::string_view name) const noexcept {
-    return get(name).has_value();
+// Replaced and removed fields leave their bytes behind; they are dropped once they are most
+// of the buffer, so that setting a field over and over does not grow it without bound.
+void HTTPHeaders::compact_if_wasteful() {
+    if (unused_bytes_ < 4096 || unused_bytes_ * 2 < used_bytes_) {
+        return;
+    }
+    std::string compacted;
+    compacted.reserve(std::max(used_bytes_ - unused_bytes_, minimum_capacity));
+    for (Slot& slot : slots_) {
+        auto [name, value] = field(slot);
+        slot.name_at = static_cast<std::uint32_t>(compacted.size());
+        compacted.append(name);
+        slot.value_at = static_cast<std::uint32_t>(compacted.size());
+        compacted.append(value);
+    }
+    used_bytes_ = compacted.size();
+    compacted.resize(compacted.capacity());
+    bytes_ = std::move(compacted);
+    unused_bytes_ = 0;
+}
+
+const HTTPHeaders::Slot* HTTPHeaders::find(std::string_view name) const noexcept {
+    for (const Slot& slot : slots_) {
+        if (equals_ignoring_case(field(slot).first, name)) {
+            return &slot;
+        }
+    }
+    return nullptr;
 }
 
 std::optional<std::string_view> HTTPHeaders::get(std::string_view name) const noexcept {
-    for (const Field& field : fields_) {
-        if (equals_ignoring_case(field.first, name)) {
-            return field.second;
-        }
+    const Slot* slot = find(name);
+    if (slot == nullptr) {
+        return std::nullopt;
     }
-    return std::nullopt;
+    return field(*slot).second;
 }
 
 std::string_view HTTPHeaders::get_or(std::string_view name,
@@ -122,9 +218,9 @@ std::string_view HTTPHeaders::get_or(std::string_view name,
 
 std::vector<std::string_view> HTTPHeaders::get_all(std::string_view name) const {
     std::vector<std::string_view> values;
-    for (const Field& field : fields_) {
-        if (equals_ignoring_case(field.first, name)) {
-            values.push_back(field.second);
+    for (const auto& [field_name, value] : *this) {
+        if (equals_ignoring_case(field_name, name)) {
+            values.push_back(value);
         }
     }
     return values;
@@ -132,17 +228,21 @@ std::vector<std::string_view> HTTPHeaders::get_all(std::string_view name) const 
 
 std::optional<std::string> HTTPHeaders::get_combined(std::string_view name) const {
     std::optional<std::string> combined;
-    for (const Field& field : fields_) {
-        if (equals_ignoring_case(field.first, name)) {
+    for (const auto& [field_name, value] : *this) {
+        if (equals_ignoring_case(field_name, name)) {
             if (combined) {
                 combined->append(", ");
-                combined->append(field.second);
+                combined->append(value);
             } else {
-                combined = field.second;
+                combined = std::string(value);
             }
         }
     }
     return combined;
+}
+
+bool HTTPHeaders::operator==(const HTTPHeaders& other) const noexcept {
+    return std::equal(begin(), end(), other.begin(), other.end());
 }
 
 }  // namespace gale::http

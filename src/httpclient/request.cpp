@@ -55,10 +55,12 @@ void validate_request(const HTTPRequest& request) {
     }
     for (const auto& [name, value] : request.headers) {
         if (!http::is_valid_field_name(name)) {
-            throw InvalidRequestError(url, "invalid header name '" + name + "' for " + url);
+            throw InvalidRequestError(url,
+                                      "invalid header name '" + std::string(name) + "' for " + url);
         }
         if (!http::is_valid_field_value(value)) {
-            throw InvalidRequestError(url, "invalid value of header '" + name + "' for " + url +
+            throw InvalidRequestError(url, "invalid value of header '" + std::string(name) +
+                                               "' for " + url +
                                                " (CR, LF, NUL or another control character)");
         }
     }

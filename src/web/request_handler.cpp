@@ -459,7 +459,7 @@ void RequestHandler::set_header(std::string_view name, std::string_view value) {
         throw Error("unsafe header: '" + std::string(name) +
                     "' (CR, LF or NUL in a value, or a bad name)");
     }
-    response().headers().set(name, std::string(value));
+    response().headers().set(name, value);
 }
 
 void RequestHandler::add_header(std::string_view name, std::string_view value) {
@@ -467,7 +467,7 @@ void RequestHandler::add_header(std::string_view name, std::string_view value) {
         throw Error("unsafe header: '" + std::string(name) +
                     "' (CR, LF or NUL in a value, or a bad name)");
     }
-    response().headers().add(name, std::string(value));
+    response().headers().add(name, value);
 }
 
 void RequestHandler::clear_header(std::string_view name) {

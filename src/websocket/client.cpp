@@ -27,9 +27,10 @@ std::string build_request(const web::Url& url, const ClientOptions& options,
     for (const auto& [name, value] : options.headers) {
         if (!http::is_token(name) || value.find_first_of("\r\n") != std::string::npos ||
             value.find('\0') != std::string::npos) {
-            throw WebSocketError("websocket_connect: unsafe request header '" + name + "'");
+            throw WebSocketError("websocket_connect: unsafe request header '" + std::string(name) +
+                                 "'");
         }
-        request += name + ": " + value + "\r\n";
+        request.append(name).append(": ").append(value).append("\r\n");
     }
     request += "\r\n";
     return request;

@@ -32,6 +32,52 @@ TEST_CASE("HTTPHeaders: case-insensitive multimap in order", "[http][headers]") 
     CHECK_FALSE(gale::http::list_contains_token("keep-alive", "alive"));
 }
 
+TEST_CASE("HTTPHeaders: one buffer, reused, safe with views of itself", "[http][headers]") {
+    gale::http::HTTPHeaders headers;
+    headers.add("Content-Type", "text/plain");
+    headers.add("X-Long", std::string(300, 'l'));  // grows the buffer: earlier fields move
+    CHECK(headers.get("content-type") == "text/plain");
+    // set: shorter in place, longer appended, in the place of the first of its name
+    headers.add("Vary", "Cookie");
+    headers.set("content-type", "a/b");
+    headers.set("X-Long", std::string(400, 'm'));
+    CHECK(headers.get("content-type") == "a/b");
+    CHECK(headers.get("x-long") == std::string(400, 'm'));
+    std::vector<std::string> names;
+    for (const auto& [name, value] : headers) {
+        names.emplace_back(name);
+    }
+    CHECK(names == std::vector<std::string>{"Content-Type", "X-Long", "Vary"});
+    // Values that are views of the headers themselves, through growth.
+    headers.add("Copy", *headers.get("x-long"));
+    headers.set("Vary", *headers.get("copy"));
+    CHECK(headers.get("vary") == std::string(400, 'm'));
+    headers.set("Copy", headers.get("copy")->substr(0, 3));
+    CHECK(headers.get("copy") == "mmm");
+    // Views survive a move; copies compare equal.
+    std::string_view view = *headers.get("content-type");
+    gale::http::HTTPHeaders moved = std::move(headers);
+    CHECK(view == "a/b");
+    gale::http::HTTPHeaders copy = moved;
+    CHECK(copy == moved);
+    copy.set("Vary", "x");
+    CHECK_FALSE(copy == moved);
+    // Setting a field over and over does not grow the buffer without bound.
+    for (int i = 0; i < 100'000; ++i) {
+        copy.set("Counter", std::string(64 + i % 64, 'c'));
+    }
+    CHECK(copy.get("counter")->size() == 64 + 99'999 % 64);
+    CHECK(copy.size() == 5);
+    // clear() keeps the buffer for the next message.
+    copy.clear();
+    CHECK(copy.empty());
+    copy.add("A", "");
+    CHECK(copy.get("a") == "");
+    gale::http::HTTPHeaders listed{{"Checksum", "abc"}, {"X", "y"}};
+    CHECK(listed.size() == 2);
+    CHECK(listed.get_or("x", "") == "y");
+}
+
 TEST_CASE("responses: status line and framing", "[http][response]") {
     ResponseParser parser;
     REQUIRE(parser.parse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello") ==

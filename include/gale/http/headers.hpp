@@ -7,6 +7,9 @@
 /// used for Set-Cookie, whose values cannot be combined).
 
 #include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,23 +34,35 @@ inline bool equals_ignoring_case(std::string_view left, std::string_view right) 
 /// compared case-insensitively, ignoring whitespace around elements.
 bool list_contains_token(std::string_view list, std::string_view token) noexcept;
 
+/// The fields of a response, request or trailer section that gale writes or a handler builds.
+///
+/// All names and values live in one byte buffer, with a small table of where each field is:
+/// adding a field appends its bytes, and `clear()` keeps the buffer for the next message, so a
+/// connection that answers request after request allocates for its headers only once. The
+/// views that `get`, iteration and the other accessors return stay valid until the headers
+/// are changed.
 class HTTPHeaders {
   public:
-    using Field = std::pair<std::string, std::string>;
-    using const_iterator = std::vector<Field>::const_iterator;
+    /// One field, as views of the headers' storage.
+    using Field = std::pair<std::string_view, std::string_view>;
+    class const_iterator;
 
     HTTPHeaders() = default;
-    HTTPHeaders(std::initializer_list<Field> fields) : fields_(fields) {}
+    HTTPHeaders(std::initializer_list<Field> fields);
 
     /// Appends a field (keeps existing ones with the same name).
-    void add(std::string_view name, std::string value);
-    /// Replaces every field named `name` with one field.
-    void set(std::string_view name, std::string value);
+    void add(std::string_view name, std::string_view value);
+    /// Replaces every field named `name` with one field (in the place of the first).
+    void set(std::string_view name, std::string_view value);
     /// Removes every field named `name`; returns how many were removed.
     std::size_t remove(std::string_view name) noexcept;
-    void clear() noexcept { fields_.clear(); }
+    void clear() noexcept {
+        used_bytes_ = 0;
+        unused_bytes_ = 0;
+        slots_.clear();
+    }
 
-    bool contains(std::string_view name) const noexcept;
+    bool contains(std::string_view name) const noexcept { return find(name) != nullptr; }
     /// The first value of `name`.
     std::optional<std::string_view> get(std::string_view name) const noexcept;
     /// The first value of `name`, or `fallback`.
@@ -56,15 +71,83 @@ class HTTPHeaders {
     /// Every value of `name` joined with ", ", or nullopt when there is none.
     std::optional<std::string> get_combined(std::string_view name) const;
 
-    std::size_t size() const noexcept { return fields_.size(); }
-    bool empty() const noexcept { return fields_.empty(); }
-    const_iterator begin() const noexcept { return fields_.begin(); }
-    const_iterator end() const noexcept { return fields_.end(); }
+    std::size_t size() const noexcept { return slots_.size(); }
+    bool empty() const noexcept { return slots_.empty(); }
+    const_iterator begin() const noexcept;
+    const_iterator end() const noexcept;
 
-    bool operator==(const HTTPHeaders&) const = default;
+    /// The same fields in the same order (names compared exactly).
+    bool operator==(const HTTPHeaders& other) const noexcept;
 
   private:
-    std::vector<Field> fields_;
+    struct Slot {
+        std::uint32_t name_at = 0;
+        std::uint32_t name_size = 0;
+        std::uint32_t value_at = 0;
+        std::uint32_t value_size = 0;
+    };
+
+    Field field(const Slot& slot) const noexcept {
+        return {std::string_view(bytes_.data() + slot.name_at, slot.name_size),
+                std::string_view(bytes_.data() + slot.value_at, slot.value_size)};
+    }
+    const Slot* find(std::string_view name) const noexcept;
+    bool overlaps(std::string_view text) const noexcept;
+    char* reserve_bytes(std::size_t size);
+    void compact_if_wasteful();
+
+    static constexpr std::size_t minimum_capacity = 128;
+
+    // bytes_.size() is the capacity; the fields use the first used_bytes_. Never in the
+    // string's small buffer (minimum_capacity), so views survive a move of the headers.
+    std::string bytes_;
+    std::size_t used_bytes_ = 0;
+    std::size_t unused_bytes_ = 0;  // bytes of replaced or removed fields, until compacted
+    std::vector<Slot> slots_;
 };
+
+/// Iterates the fields in order; dereferencing gives a `Field` of views.
+class HTTPHeaders::const_iterator {
+  public:
+    using iterator_category = std::input_iterator_tag;
+    using iterator_concept = std::forward_iterator_tag;
+    using value_type = Field;
+    using difference_type = std::ptrdiff_t;
+    using reference = Field;
+    struct pointer {
+        Field field;
+        const Field* operator->() const noexcept { return &field; }
+    };
+
+    const_iterator() = default;
+    Field operator*() const noexcept { return headers_->field(*slot_); }
+    pointer operator->() const noexcept { return {**this}; }
+    const_iterator& operator++() noexcept {
+        ++slot_;
+        return *this;
+    }
+    const_iterator operator++(int) noexcept {
+        const_iterator before = *this;
+        ++slot_;
+        return before;
+    }
+    bool operator==(const const_iterator& other) const noexcept { return slot_ == other.slot_; }
+
+  private:
+    friend class HTTPHeaders;
+    const_iterator(const HTTPHeaders* headers, const Slot* slot) noexcept
+        : headers_(headers), slot_(slot) {}
+
+    const HTTPHeaders* headers_ = nullptr;
+    const Slot* slot_ = nullptr;
+};
+
+inline HTTPHeaders::const_iterator HTTPHeaders::begin() const noexcept {
+    return {this, slots_.data()};
+}
+
+inline HTTPHeaders::const_iterator HTTPHeaders::end() const noexcept {
+    return {this, slots_.data() + slots_.size()};
+}
 
 }  // namespace gale::http
