@@ -108,6 +108,62 @@ bool is_hex_digit(char c) noexcept {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+// *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ) after a chunk size
+// (RFC 9112 §7.1.1): whitespace is allowed only around the separators.
+bool are_chunk_extensions(std::string_view text) noexcept {
+    std::size_t at = 0;
+    auto skip_whitespace = [&] {
+        while (at < text.size() && (text[at] == ' ' || text[at] == '\t')) {
+            ++at;
+        }
+    };
+    auto skip_token = [&] {
+        std::size_t start = at;
+        while (at < text.size() && token_table[static_cast<unsigned char>(text[at])]) {
+            ++at;
+        }
+        return at > start;
+    };
+    auto skip_quoted_string = [&] {
+        for (++at; at < text.size(); ++at) {
+            char c = text[at];
+            if (c == '"') {
+                ++at;
+                return true;
+            }
+            if (c == '\\') {
+                ++at;  // quoted-pair: any value character follows
+            }
+            if (at == text.size() || !value_table[static_cast<unsigned char>(text[at])]) {
+                return false;
+            }
+        }
+        return false;
+    };
+    for (bool first = true;; first = false) {
+        skip_whitespace();
+        if (at == text.size()) {
+            return !first || text.empty();  // whitespace after the size only before a ";"
+        }
+        if (text[at++] != ';') {
+            return false;
+        }
+        skip_whitespace();
+        if (!skip_token()) {
+            return false;
+        }
+        skip_whitespace();
+        if (at < text.size() && text[at] == '=') {
+            ++at;
+            skip_whitespace();
+            bool value = at < text.size() && text[at] == '"' ? skip_quoted_string() : skip_token();
+            if (!value) {
+                return false;
+            }
+        }
+    }
+}
+
 // uri-host [":" port] (RFC 3986 §3.2.2-3.2.3, no userinfo): an IP literal in brackets or a
 // reg-name (which covers IPv4 addresses), then an optional port made of digits.
 bool is_valid_authority(std::string_view authority) noexcept {
@@ -300,10 +356,9 @@ bool parse_content_length(const HeaderFields& fields, std::optional<std::uint64_
         if (!equals_ignoring_case(field.name, "content-length")) {
             continue;
         }
-        if (field.value.empty()) {
-            return false;
-        }
+        std::size_t elements = 0;
         for_each_element(field.value, [&](std::string_view element) {
+            ++elements;
             std::uint64_t value = 0;
             for (char c : element) {
                 if (c < '0' || c > '9' || value > (std::uint64_t{1} << 60)) {
@@ -317,7 +372,7 @@ bool parse_content_length(const HeaderFields& fields, std::optional<std::uint64_
             }
             length = value;
         });
-        if (!valid) {
+        if (!valid || elements == 0) {  // "" or "," carries no length: invalid, not absent
             return false;
         }
     }
@@ -419,7 +474,7 @@ std::size_t HeaderFields::count(std::string_view name) const noexcept {
 HTTPHeaders HeaderFields::to_headers() const {
     HTTPHeaders headers;
     for (const HeaderField& field : fields_) {
-        headers.add(field.name, std::string(field.value));
+        headers.add(field.name, field.value);
     }
     return headers;
 }
@@ -690,7 +745,9 @@ bool RequestParser::apply_semantics() {
     head_.keep_alive = head_.version == Version::http_1_1
                            ? !close
                            : (!close && found.connection && connection_has(fields, "keep-alive"));
-    if (found.expect) {
+    // Expect is HTTP/1.1's: an HTTP/1.0 request's is ignored (RFC 9110 §10.1.1), and such a
+    // client gets no 1xx (§15.2).
+    if (found.expect && head_.version == Version::http_1_1) {
         Expectations expectations = read_expectations(fields);
         if (expectations.unknown) {
             fail(417, "the only expectation this server meets is 100-continue");
@@ -859,29 +916,20 @@ ChunkedDecoder::Result ChunkedDecoder::decode(std::string_view input) {
                     return fail("chunk size line too long");
                 }
                 std::string_view line = rest.substr(0, line_end - 1);
-                std::size_t extension = line.find(';');
-                std::string_view digits = line.substr(0, extension);
-                // Whitespace before an extension is tolerated (RFC 9112 BWS), not in the size.
-                while (!digits.empty() && (digits.back() == ' ' || digits.back() == '\t')) {
-                    digits.remove_suffix(1);
+                std::size_t digit_count = 0;
+                while (digit_count < line.size() && is_hex_digit(line[digit_count])) {
+                    ++digit_count;
                 }
-                if (digits.empty() || digits.size() > 15) {
+                if (digit_count == 0 || digit_count > 15) {
                     return fail("invalid chunk size");
                 }
-                std::uint64_t size = 0;
-                for (char c : digits) {
-                    int value = c >= '0' && c <= '9'   ? c - '0'
-                                : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                                       : -1;
-                    if (value < 0) {
-                        return fail("invalid chunk size");
-                    }
-                    size = size * 16 + static_cast<std::uint64_t>(value);
-                }
-                if (extension != std::string_view::npos &&
-                    !all_of(line.substr(extension), value_table)) {
+                if (!are_chunk_extensions(line.substr(digit_count))) {
                     return fail("invalid chunk extension");
+                }
+                std::uint64_t size = 0;
+                for (char c : line.substr(0, digit_count)) {
+                    int value = c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+                    size = size * 16 + static_cast<std::uint64_t>(value);
                 }
                 used += line_end + 1;
                 remaining_ = size;
@@ -945,7 +993,7 @@ ChunkedDecoder::Result ChunkedDecoder::decode(std::string_view input) {
                     !all_of(line.substr(colon + 1), value_table)) {
                     return fail("malformed trailer field");
                 }
-                trailers_.add(line.substr(0, colon), std::string(trim(line.substr(colon + 1))));
+                trailers_.add(line.substr(0, colon), trim(line.substr(colon + 1)));
                 break;
             }
             case State::finished:

@@ -100,6 +100,18 @@ TEST_CASE("invalid or conflicting Content-Length is 400", "[http][parser][bad]")
     CHECK(
         error_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n") ==
         400);
+    // A list without a value is not an absent Content-Length (RFC 9112 §6.3): with
+    // Transfer-Encoding it would even slip past the rule against both.
+    for (std::string value : {",", ", ,", " , "}) {
+        INFO("Content-Length: " << value);
+        CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: " + value + "\r\n\r\n") ==
+              400);
+        CHECK(error_of(
+                  "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: " +
+                  value + "\r\n\r\n") == 400);
+    }
+    // Identical values, as a list or repeated, are one length (RFC 9110 §8.6).
+    CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5,\r\n\r\n") == 0);
 }
 
 TEST_CASE("Transfer-Encoding rules", "[http][parser][bad]") {
@@ -273,6 +285,12 @@ TEST_CASE("keep-alive, Expect and Upgrade", "[http][parser]") {
             ParseStatus::complete);
     CHECK_FALSE(parser.head().expect_continue);  // no body to wait for
     parser.reset();
+    // HTTP/1.0 predates Expect: ignored, so no 100 (nor 417) for such a client.
+    REQUIRE(parser.parse("PUT / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n") ==
+            ParseStatus::complete);
+    CHECK_FALSE(parser.head().expect_continue);
+    parser.reset();
+    CHECK(error_of("PUT / HTTP/1.0\r\nExpect: foo\r\nContent-Length: 3\r\n\r\n") == 0);
     REQUIRE(
         parser.parse(
             "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n") ==
@@ -382,6 +400,18 @@ TEST_CASE("bad chunked bodies are errors", "[http][chunked][bad]") {
     CHECK(fails("0\r\nBad Trailer\r\n\r\n"));
     CHECK(fails(std::string("1;") + std::string(5000, 'x') + "\r\n"));
     CHECK_FALSE(fails("5 ;ext\r\nhello\r\n0\r\n\r\n"));
+    // Extensions follow their grammar (RFC 9112 §7.1.1); whitespace only around separators.
+    for (std::string good : {"5;a\r\n", "5;a=b\r\n", "5 ; a = b ;c\r\n", "5;a=\"x y\\\"z\"\r\n",
+                             "5;a=b \r\n", "0005\r\n", "5;a=\"\"\r\n"}) {
+        INFO(good);
+        CHECK_FALSE(fails(good + "hello\r\n0\r\n\r\n"));
+    }
+    for (std::string bad :
+         {"5 \r\n", "5\t\r\n", "5;\r\n", "5;a=\r\n", "5;a=b c\r\n", "5;a b\r\n", "5;a=\"x\r\n",
+          "5;;a\r\n", "5a=b\r\n", "5;a=\"x\"y\r\n", "0000000000000005\r\n"}) {
+        INFO(bad);
+        CHECK(fails(bad + "hello\r\n0\r\n\r\n"));
+    }
 }
 
 TEST_CASE("a chunk whose CRLF is already here is checked before its data is given",
