@@ -100,8 +100,17 @@ std::optional<std::time_t> parse_rfc850(std::string_view text) {
         !read_time(text, fields) || !expect(text, " GMT")) {
         return std::nullopt;
     }
-    // Two-digit years: RFC 9110 says a date more than 50 years ahead is in the past.
-    fields.tm_year = year < 70 ? year + 100 : year;
+    // A two-digit year is in the current century unless that puts it more than 50 years
+    // ahead: then it is the most recent past year with those digits (RFC 9110 §5.6.7).
+    std::tm now{};
+    const std::time_t seconds = std::time(nullptr);
+    gmtime_r(&seconds, &now);
+    const int this_year = now.tm_year + 1900;
+    int full_year = this_year - this_year % 100 + year;
+    if (full_year > this_year + 50) {
+        full_year -= 100;
+    }
+    fields.tm_year = full_year - 1900;
     return finish(fields, text);
 }
 

@@ -186,6 +186,9 @@ TEST_CASE("HTTP dates in all three formats", "[http][date]") {
     CHECK(gale::http::format_http_date(784111777) == "Sun, 06 Nov 1994 08:49:37 GMT");
     CHECK(gale::http::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT") == 784111777);
     CHECK(gale::http::parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT") == 784111777);
+    // Two-digit years: this century unless more than 50 years ahead (RFC 9110 §5.6.7), so
+    // (until 2100) "70" is 2070, not 1970.
+    CHECK(gale::http::parse_http_date("Thursday, 01-Jan-70 00:00:00 GMT") == 3155760000);
     CHECK(gale::http::parse_http_date("Sun Nov  6 08:49:37 1994") == 784111777);
     CHECK_FALSE(gale::http::parse_http_date("Sun, 06 Nov 1994 08:49:37 PST"));
     CHECK_FALSE(gale::http::parse_http_date("yesterday"));
