@@ -331,16 +331,14 @@ Task<Connection::Outcome> Connection::serve_request() {
         }
     }
     if (!body_done_ && !close_after_) {
-        // Keep the connection only if the rest of the body is small enough to skip.
-        if (request_.head.framing == BodyFraming::content_length &&
-            body_remaining_ <= max_drained_body) {
+        if (can_skip_unread_body()) {
             phase_ = Phase::body;
             set_deadline(state_->options.body_timeout);
             while (!body_done_) {
                 co_await read_body_piece(64 * 1024);
             }
         } else {
-            close_after_ = true;
+            close_after_ = true;  // announced when finish() wrote the head, unless streamed
         }
     }
     if (close_after_ || !request_.head.keep_alive || !state_->options.keep_alive ||
@@ -563,13 +561,21 @@ void Connection::write(std::string_view data) {
     body_.append(data);
 }
 
+// A body the handler left unread is skipped to keep the connection only when it is small and
+// of known length; otherwise the connection ends, which the response must say (RFC 9112 §9.6).
+bool Connection::can_skip_unread_body() const noexcept {
+    return body_done_ || (request_.head.framing == BodyFraming::content_length &&
+                          body_remaining_ <= max_drained_body);
+}
+
 bool Connection::sends_body() const noexcept {
     return request_.head.method != "HEAD" && status_allows_body(status_);
 }
 
 void Connection::decide_compression() {
     const HTTPServerOptions& options = state_->options;
-    if (!options.compress_response || !status_allows_body(status_)) {
+    // A 304 gets the Vary its 200 would have had (RFC 9110 §15.4.5), and nothing else here.
+    if (!options.compress_response || (!status_allows_body(status_) && status_ != 304)) {
         return;
     }
     // One pass over the fields for the three this needs.
@@ -594,11 +600,25 @@ void Connection::decide_compression() {
     } else if (!list_contains_token(*vary, "accept-encoding")) {
         response_headers_.set("Vary", std::string(*vary) + ", Accept-Encoding");
     }
-    bool big_enough =
-        head_sent_ || chunked_response_ || body_.size() >= options.compression_min_size;
-    if (accepts_gzip(request_.head.headers) && big_enough) {
+    if (status_ == 304) {
+        return;
+    }
+    // A HEAD handler may declare the length of a body it does not write: that length counts,
+    // so that HEAD gets the fields GET would (RFC 9110 §9.3.2).
+    const std::uint64_t length =
+        std::max<std::uint64_t>(body_.size(), declared_length_.value_or(0));
+    bool big_enough = head_sent_ || chunked_response_ || length >= options.compression_min_size;
+    if (big_enough && accepts_gzip(request_.head.headers)) {
         compressor_.emplace(options.compression_level);
         response_headers_.set("Content-Encoding", "gzip");
+    }
+}
+
+// A 304 describes the representation the client already has: it keeps the validators and
+// Vary but not the representation's own metadata (RFC 9110 §15.4.5).
+void Connection::remove_representation_fields() noexcept {
+    for (std::string_view name : {"Content-Type", "Content-Encoding", "Content-Language"}) {
+        response_headers_.remove(name);
     }
 }
 
@@ -614,7 +634,7 @@ void Connection::check_headers() const {
 // (or, for HTTP/1.0, until the connection closes); otherwise Content-Length is body_'s size.
 // Every response comes here: the head is written with one size check, names are compared
 // only when their length matches.
-void Connection::append_head(bool chunked) {
+void Connection::append_head(bool chunked, bool length_unknown) {
     // Which defaults the handler's fields override (flush and finish validated them).
     bool has_server = false;
     bool has_date = false;
@@ -689,7 +709,7 @@ void Connection::append_head(bool chunked) {
             put_field(name, value);
         }
     }
-    if (status_allows_body(status_)) {
+    if (status_allows_body(status_) && !length_unknown) {
         if (declared_length_) {
             put_content_length(*declared_length_);  // a length the handler vouches for
         } else if (chunked && !http_1_0) {
@@ -722,9 +742,10 @@ Task<void> Connection::flush() {
     if (!head_sent_) {
         check_headers();
         declared_length_ = declared_content_length();
-        if (!declared_length_) {
-            chunked_response_ = true;  // for decide_compression: streaming bodies always qualify
-            decide_compression();
+        chunked_response_ = true;  // for decide_compression: streaming bodies always qualify
+        decide_compression();
+        if (compressor_) {
+            declared_length_.reset();  // compressed, the body is no longer the declared length
         }
         append_head(true);
     }
@@ -757,16 +778,26 @@ Task<void> Connection::finish() {
         bool head_request = request_.head.method == "HEAD";
         // The body written decides the length, unless a HEAD handler declared one.
         declared_length_ = head_request ? declared_content_length() : std::nullopt;
-        if (!declared_length_) {
-            decide_compression();
+        decide_compression();
+        if (status_ == 304) {
+            remove_representation_fields();
         }
+        bool length_unknown = false;
         if (compressor_) {
+            // A HEAD handler that only declared its length: what the compressed body would
+            // measure is not known, and the length may be left out (RFC 9110 §8.6).
+            length_unknown = head_request && declared_length_ && body_.empty();
             std::string compressed;
             compressor_->compress(body_, compressed, true);
             body_ = std::move(compressed);
+            declared_length_.reset();
+        }
+        if (!can_skip_unread_body()) {
+            close_after_ = true;
         }
         if (!sends_body() && head_request && status_allows_body(status_)) {
-            append_head(false);  // HEAD: the Content-Length a GET would have had, no body
+            // HEAD: the Content-Length a GET would have had, no body
+            append_head(false, length_unknown);
         } else {
             if (!status_allows_body(status_)) {
                 body_.clear();
@@ -818,9 +849,14 @@ void Connection::expire() noexcept {
         case Phase::body:
             if (!head_sent_ && !stream_.closed()) {
                 try {
-                    (void)stream_.write(
-                        std::string_view("HTTP/1.1 408 Request Timeout\r\nConnection: "
-                                         "close\r\nContent-Length: 0\r\n\r\n"));
+                    // Written at once (no coroutine can run from the sweep); like every
+                    // response, with Date (RFC 9110 §6.6.1) and Server.
+                    std::string timeout = "HTTP/1.1 408 Request Timeout\r\nServer: ";
+                    timeout.append(state_->options.server_name)
+                        .append("\r\nDate: ")
+                        .append(http_date_now())
+                        .append("\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+                    (void)stream_.write(std::string_view(timeout));
                 } catch (const std::exception&) {
                 }
             }

@@ -125,7 +125,10 @@ class Connection {
     /// Throws InvalidResponseHeader for a field that is not a token or a value with CR, LF
     /// or NUL: such a field would split the response (header injection).
     void check_headers() const;
-    void append_head(bool chunked);
+    /// With `length_unknown` (HEAD only), neither Content-Length nor Transfer-Encoding.
+    void append_head(bool chunked, bool length_unknown = false);
+    void remove_representation_fields() noexcept;
+    bool can_skip_unread_body() const noexcept;
     std::optional<std::uint64_t> declared_content_length() const noexcept;
     void decide_compression();
     bool sends_body() const noexcept;

@@ -494,35 +494,34 @@ Task<void> RequestHandler::flush() {
     return response().flush();
 }
 
-// A 304 describes the representation the client already has: it carries the validators but
-// not the representation's own metadata (RFC 9110 §15.4.5; Tornado clears the same three).
-void RequestHandler::clear_representation_headers() {
-    http::HTTPHeaders& headers = response().headers();
-    for (std::string_view name : {"Content-Type", "Content-Encoding", "Content-Language"}) {
-        headers.remove(name);
-    }
-}
-
-bool RequestHandler::apply_etag() {
+// The automatic ETag of a small GET or HEAD response, and the preconditions that use it in
+// RFC 9110 §13.2.2's order: If-Match (412 unless it names this body, strong comparison), then
+// If-None-Match (304 when it does, weak comparison). The method has run already, which for
+// GET and HEAD changes nothing.
+void RequestHandler::apply_etag() {
     const ApplicationSettings& settings = application_->settings();
     std::string_view method = request_->method();
     http::HTTPResponse& answer = response();
     if (streamed_ || answer.status() != 200 || (method != "GET" && method != "HEAD") ||
         answer.buffered_size() > settings.etag_max_body_size || settings.etag_max_body_size == 0 ||
         answer.headers().contains("etag")) {
-        return false;
+        return;
     }
     std::string etag = content_etag(answer.buffered_body());
-    auto if_none_match = request_->headers().get("if-none-match");
-    bool matches = if_none_match &&
-                   detail::etag_list_matches(*if_none_match, etag, detail::EtagComparison::weak);
-    answer.headers().add("Etag", std::move(etag));  // none yet: checked above
-    if (matches) {
+    answer.headers().add("Etag", etag);  // none yet: checked above
+    const http::HeaderFields& conditions = request_->headers();
+    auto if_match = conditions.get("if-match");
+    if (if_match && !detail::etag_list_matches(*if_match, etag, detail::EtagComparison::strong)) {
+        answer.set_status(412);
+        answer.clear_body();
+        return;
+    }
+    auto if_none_match = conditions.get("if-none-match");
+    if (if_none_match &&
+        detail::etag_list_matches(*if_none_match, etag, detail::EtagComparison::weak)) {
         answer.set_status(304);
         answer.clear_body();
-        return true;
     }
-    return false;
 }
 
 Task<void> RequestHandler::finish() {
@@ -534,9 +533,6 @@ Task<void> RequestHandler::finish() {
 // Not a coroutine: the caller awaits the connection's own finish (one frame fewer).
 Task<void> RequestHandler::finish_response() {
     apply_etag();
-    if (response().status() == 304) {
-        clear_representation_headers();
-    }
     finished_ = true;
     return response().finish();
 }

@@ -224,7 +224,10 @@ Task<void> StaticFileHandler::serve(bool include_body) {
         }
     }
     set_header("Content-Length", std::to_string(length));
-    if (!include_body || length == 0) {
+    // HEAD reads a file of one piece too: the server then frames it exactly as for GET
+    // (gzip and its Content-Length, RFC 9110 §9.3.2) and sends no body. A larger file's HEAD
+    // gets the identity length, or none when it would be compressed.
+    if (length == 0 || (!include_body && length > piece_size)) {
         co_return;
     }
     // Read off the loop in pieces; flush each so at most one piece is buffered per request.

@@ -66,6 +66,18 @@ gale::Task<void> test_handler(HTTPRequest& request, HTTPResponse& response) {
         response.headers().set("Content-Length", "100");
         response.write("only ten!!");
         co_await response.flush();
+    } else if (path == "/not-modified") {
+        response.headers().set("Content-Type", "text/plain");
+        response.headers().set("Content-Language", "en");
+        response.headers().set("ETag", "\"v1\"");
+        response.set_status(304);
+    } else if (path == "/declared") {
+        // A handler that declares its length and, for HEAD, writes nothing.
+        response.headers().set("Content-Type", "text/plain");
+        response.headers().set("Content-Length", "5000");
+        if (request.method() != "HEAD") {
+            response.write(std::string(5000, 'd'));
+        }
     } else if (path == "/wait") {
         co_await gale::sleep(1h);  // cancelled when the client goes away
     } else {
@@ -358,8 +370,64 @@ TEST_CASE("gzip compression for clients that accept it", "[http][server]") {
             server.port,
             "GET /hello HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n");
         CHECK(small.find("Content-Encoding") == std::string::npos);  // below the threshold
+
+        // A 304 keeps the Vary its 200 would have had, not the representation's metadata.
+        std::string not_modified = co_await exchange(
+            server.port, "GET /not-modified HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        CHECK(status_line(not_modified) == "HTTP/1.1 304 Not Modified");
+        CHECK(not_modified.find("Vary: Accept-Encoding\r\n") != std::string::npos);
+        CHECK(not_modified.find("ETag: \"v1\"\r\n") != std::string::npos);
+        CHECK(not_modified.find("Content-Type") == std::string::npos);
+        CHECK(not_modified.find("Content-Language") == std::string::npos);
+        CHECK(not_modified.find("Content-Length") == std::string::npos);
+
+        // HEAD gets the fields GET would: with gzip the length is unknown and left out
+        // (RFC 9110 §8.6), never the identity length.
+        const std::string gzip = "Accept-Encoding: gzip\r\nConnection: close\r\n\r\n";
+        std::string get =
+            co_await exchange(server.port, "GET /declared HTTP/1.1\r\nHost: a\r\n" + gzip);
+        CHECK(get.find("Content-Encoding: gzip\r\n") != std::string::npos);
+        std::string head =
+            co_await exchange(server.port, "HEAD /declared HTTP/1.1\r\nHost: a\r\n" + gzip);
+        CHECK(head.find("Content-Encoding: gzip\r\n") != std::string::npos);
+        CHECK(head.find("Vary: Accept-Encoding\r\n") != std::string::npos);
+        CHECK(head.find("Content-Length") == std::string::npos);
+        CHECK(head.find("Transfer-Encoding") == std::string::npos);
+        CHECK(head.substr(head.find("\r\n\r\n") + 4).empty());
+        std::string identity_head = co_await exchange(
+            server.port, "HEAD /declared HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        CHECK(identity_head.find("Content-Length: 5000\r\n") != std::string::npos);
+        CHECK(identity_head.find("Vary: Accept-Encoding\r\n") != std::string::npos);
     };
     gale::test::run(body(options));
+}
+
+TEST_CASE(
+    "a body the handler leaves unread and cannot be skipped ends the connection, which the "
+    "response says",
+    "[http][server]") {
+    auto body = []() -> gale::Task<void> {
+        Server server;
+        // Chunked, unread: the response says Connection: close and the next request is not read.
+        std::string chunked =
+            co_await exchange(server.port,
+                              "POST /hello HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: "
+                              "chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+                              "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+        CHECK(status_line(chunked) == "HTTP/1.1 200 OK");
+        CHECK(chunked.find("Connection: close\r\n") != std::string::npos);
+        CHECK(chunked.find("HTTP/1.1", 1) == std::string::npos);
+        // A small body of known length is skipped and the connection kept.
+        gale::IOStream stream = co_await connect(server.port);
+        co_await stream.write(
+            "POST /hello HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"
+            "GET /hello HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        std::string both = co_await gale::with_timeout(10s, stream.read_until_close());
+        CHECK(both.find("HTTP/1.1 200 OK") == 0);
+        CHECK(both.find("HTTP/1.1 200 OK", 1) != std::string::npos);
+        CHECK(both.find("Connection: close") > both.find("HTTP/1.1 200 OK", 1));
+    };
+    gale::test::run(body());
 }
 
 TEST_CASE("handler errors become error responses and the connection survives", "[http][server]") {
@@ -417,6 +485,8 @@ TEST_CASE("slow and idle clients are cut off", "[http][server][timeout]") {
         co_await slow.write("GET /hello HTTP/1.1\r\nHost: a\r\n");  // never finishes the head
         std::string answer = co_await gale::with_timeout(10s, slow.read_until_close());
         CHECK(status_line(answer) == "HTTP/1.1 408 Request Timeout");
+        CHECK(answer.find("\r\nDate: ") != std::string::npos);  // as on every 4xx (RFC 9110 §6.6.1)
+        CHECK(answer.find("\r\nConnection: close\r\n") != std::string::npos);
         CHECK(gale::IOLoop::Clock::now() - started < 5s);
 
         gale::IOStream idle = co_await connect(server.port);

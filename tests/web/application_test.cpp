@@ -391,6 +391,17 @@ TEST_CASE("ETag and 304 for small GET responses", "[web][etag]") {
         auto weak = co_await http_fetch(app.port, "GET", "/hello",
                                         "If-None-Match: \"a\" , W/" + std::string(*etag) + "\r\n");
         CHECK(weak.status == 304);
+        // If-Match: 412 unless it names this body (strong comparison); it comes first.
+        auto matching = co_await http_fetch(app.port, "GET", "/hello",
+                                            "If-Match: " + std::string(*etag) + "\r\n");
+        CHECK(matching.status == 200);
+        for (std::string tag : {std::string("\"nope\""), "W/" + std::string(*etag)}) {
+            auto failed = co_await http_fetch(
+                app.port, "GET", "/hello",
+                "If-Match: " + tag + "\r\nIf-None-Match: " + std::string(*etag) + "\r\n");
+            CHECK(failed.status == 412);
+            CHECK(failed.body.empty());
+        }
         auto other = co_await http_fetch(app.port, "GET", "/hello", "If-None-Match: \"nope\"\r\n");
         CHECK(other.status == 200);
     };
@@ -456,6 +467,7 @@ TEST_CASE("static files: types, validators, ranges, traversal, versions", "[web]
     std::filesystem::create_directories(directory.path() / "static" / "css");
     {
         std::ofstream(directory.path() / "static" / "css" / "site.css") << "body { color: red; }";
+        std::ofstream(directory.path() / "static" / "page.txt") << std::string(5000, 'p');
         std::ofstream(directory.path() / "secret.txt") << "outside the root";
         std::ofstream big(directory.path() / "static" / "big.bin", std::ios::binary);
         for (int i = 0; i < 1'000'000; ++i) {
@@ -464,8 +476,22 @@ TEST_CASE("static files: types, validators, ranges, traversal, versions", "[web]
     }
     gale::web::ApplicationSettings settings;
     settings.static_path = (directory.path() / "static").string();
+    settings.compress_response = true;
     auto body = [](gale::web::ApplicationSettings app_settings) -> Task<void> {
         App app(app_settings);
+        // HEAD gets the fields GET gets, gzip and its length included.
+        auto gzipped =
+            co_await http_fetch(app.port, "GET", "/static/page.txt", "Accept-Encoding: gzip\r\n");
+        CHECK(gzipped.headers.get("content-encoding") == "gzip");
+        auto gzipped_head =
+            co_await http_fetch(app.port, "HEAD", "/static/page.txt", "Accept-Encoding: gzip\r\n");
+        CHECK(gzipped_head.body.empty());
+        CHECK(gzipped_head.headers.get("content-encoding") == "gzip");
+        CHECK(gzipped_head.headers.get("content-length") == gzipped.headers.get("content-length"));
+        auto plain_head = co_await http_fetch(app.port, "HEAD", "/static/page.txt");
+        CHECK(plain_head.headers.get("content-length") == "5000");
+        CHECK(plain_head.headers.get("vary") == "Accept-Encoding");
+
         auto css = co_await http_fetch(app.port, "GET", "/static/css/site.css");
         CHECK(css.status == 200);
         CHECK(css.body == "body { color: red; }");

@@ -210,8 +210,7 @@ class RequestHandler {
     void write_json(const nlohmann::json& value);
     void parse_body_arguments();
     Task<void> handle_failure(int status, std::exception_ptr error);
-    bool apply_etag();
-    void clear_representation_headers();
+    void apply_etag();
     const std::vector<Cookie>& request_cookies();
     const XsrfToken& current_xsrf_token();
 
