@@ -73,6 +73,10 @@ class EchoHandler : public RequestHandler {
     static constexpr std::size_t held_body_limit = 1024 * 1024;
 
     Task<void> echo() {
+        // The echo has no current representation, so no If-Match can hold (RFC 9110 §13.1.1).
+        if (request().headers().contains("if-match")) {
+            throw gale::http::HTTPError(412, "/echo has no current representation");
+        }
         set_header("Content-Type",
                    request().headers().get_or("content-type", "application/octet-stream"));
         if (auto length = request().content_length()) {
@@ -133,10 +137,36 @@ long number_argument(const std::string& text, long minimum, long maximum) {
     return value;
 }
 
+// The status asked for, with the fields RFC 9110 requires (or recommends) with it, so that
+// clients under test see well-formed responses.
 class StatusHandler : public RequestHandler {
   public:
     Task<void> get() override {
-        set_status(static_cast<int>(number_argument(path_args().at(0), 200, 599)));
+        const int status = static_cast<int>(number_argument(path_args().at(0), 200, 599));
+        set_status(status);
+        switch (status) {
+            case 301:
+            case 302:
+            case 303:
+            case 307:
+            case 308:
+                set_header("Location", "/status/200");  // §15.4
+                break;
+            case 401:
+                set_header("WWW-Authenticate", "Basic realm=\"testbed\"");  // §15.5.2
+                break;
+            case 405:
+                set_header("Allow", "GET, HEAD, OPTIONS");  // §15.5.6
+                break;
+            case 407:
+                set_header("Proxy-Authenticate", "Basic realm=\"testbed\"");  // §15.5.8
+                break;
+            case 416:
+                set_header("Content-Range", "bytes */0");  // §15.5.17
+                break;
+            default:
+                break;
+        }
         co_return;
     }
 };

@@ -85,6 +85,15 @@ TEST_CASE("testbed: the endpoints of its contract", "[testbed]") {
 
         auto status = co_await http_fetch(port, "GET", "/status/503");
         CHECK(status.status == 503);
+        // With the fields those statuses require.
+        auto not_allowed = co_await http_fetch(port, "GET", "/status/405");
+        CHECK(not_allowed.headers.get("allow") == "GET, HEAD, OPTIONS");
+        auto unauthorized = co_await http_fetch(port, "GET", "/status/401");
+        CHECK(unauthorized.headers.contains("www-authenticate"));
+        auto moved = co_await http_fetch(port, "GET", "/status/301");
+        CHECK(moved.headers.get("location") == "/status/200");
+        auto conditional_put = co_await http_fetch(port, "PUT", "/echo", "If-Match: *\r\n", "body");
+        CHECK(conditional_put.status == 412);  // nothing there to match
         auto bad_status = co_await http_fetch(port, "GET", "/status/999");
         CHECK(bad_status.status == 400);
 
