@@ -42,9 +42,9 @@ constexpr std::array<bool, 256> make_target_table() {
     return table;
 }
 
-// reg-name: unreserved, sub-delims and "%" of pct-encoded (RFC 3986 §3.2.2); with `colon`,
-// the characters of an IP literal between its brackets (IPv6 and IPvFuture).
-constexpr std::array<bool, 256> make_host_table(bool colon) {
+// reg-name: unreserved, sub-delims and "%" of pct-encoded (RFC 3986 §3.2.2); with
+// `ip_literal`, the characters of an IP literal between its brackets (IPv6 and IPvFuture).
+constexpr std::array<bool, 256> make_host_table(bool ip_literal) {
     std::array<bool, 256> table{};
     for (int c = '0'; c <= '9'; ++c)
         table[c] = true;
@@ -54,8 +54,8 @@ constexpr std::array<bool, 256> make_host_table(bool colon) {
         table[c] = true;
     for (char c : std::string_view("-._~!$&'()*+,;="))
         table[static_cast<unsigned char>(c)] = true;
-    table['%'] = !colon;
-    table[':'] = colon;
+    table['%'] = !ip_literal;
+    table[':'] = ip_literal;
     return table;
 }
 
