@@ -600,8 +600,8 @@ void Connection::decide_compression() {
     } else if (!list_contains_token(*vary, "accept-encoding")) {
         response_headers_.set("Vary", std::string(*vary) + ", Accept-Encoding");
     }
-    if (status_ == 304) {
-        return;
+    if (status_ == 304 || status_ == 206) {
+        return;  // a 206's Content-Range counts bytes of the identity body: never compressed
     }
     // A HEAD handler may declare the length of a body it does not write: that length counts,
     // so that HEAD gets the fields GET would (RFC 9110 §9.3.2).

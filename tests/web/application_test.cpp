@@ -488,6 +488,12 @@ TEST_CASE("static files: types, validators, ranges, traversal, versions", "[web]
         CHECK(gzipped_head.body.empty());
         CHECK(gzipped_head.headers.get("content-encoding") == "gzip");
         CHECK(gzipped_head.headers.get("content-length") == gzipped.headers.get("content-length"));
+        // A range is bytes of the file itself: never gzipped.
+        auto gzip_range = co_await http_fetch(app.port, "GET", "/static/page.txt",
+                                              "Accept-Encoding: gzip\r\nRange: bytes=0-1999\r\n");
+        CHECK(gzip_range.status == 206);
+        CHECK_FALSE(gzip_range.headers.contains("content-encoding"));
+        CHECK(gzip_range.body == std::string(2000, 'p'));
         auto plain_head = co_await http_fetch(app.port, "HEAD", "/static/page.txt");
         CHECK(plain_head.headers.get("content-length") == "5000");
         CHECK(plain_head.headers.get("vary") == "Accept-Encoding");
