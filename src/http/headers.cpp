@@ -100,6 +100,9 @@ char* HTTPHeaders::reserve_bytes(std::size_t size) {
         throw std::length_error("HTTPHeaders: more than 4 GiB of fields");
     }
     if (used_bytes_ + size > bytes_.size()) {
+        compact_if_wasteful();  // growing is the time to drop what replaced and removed fields left
+    }
+    if (used_bytes_ + size > bytes_.size()) {
         bytes_.resize(std::max({used_bytes_ + size, 2 * bytes_.size(), minimum_capacity}));
     }
     char* at = bytes_.data() + used_bytes_;
@@ -143,6 +146,7 @@ void HTTPHeaders::set(std::string_view name, std::string_view value) {
         const std::string copy = overlaps(value) ? std::string(value) : std::string();
         const std::string_view new_value = copy.empty() ? value : copy;
         unused_bytes_ += first->value_size;
+        first->value_size = 0;  // the old value is garbage from here, compaction included
         char* at = reserve_bytes(new_value.size());
         copy_bytes(at, new_value);
         first->value_at = static_cast<std::uint32_t>(at - bytes_.data());
@@ -157,7 +161,6 @@ void HTTPHeaders::set(std::string_view name, std::string_view value) {
         }
     }
     slots_.erase(std::remove_if(first + 1, slots_.end(), same_name), slots_.end());
-    compact_if_wasteful();
 }
 
 std::size_t HTTPHeaders::remove(std::string_view name) noexcept {
@@ -172,8 +175,9 @@ std::size_t HTTPHeaders::remove(std::string_view name) noexcept {
     return size_before - slots_.size();
 }
 
-// Replaced and removed fields leave their bytes behind; they are dropped once they are most
-// of the buffer, so that setting a field over and over does not grow it without bound.
+// Replaced and removed fields leave their bytes behind; they are dropped when the buffer
+// would grow and they are most of it, so that setting, or adding and removing, a field over
+// and over does not grow it without bound.
 void HTTPHeaders::compact_if_wasteful() {
     if (unused_bytes_ < 4096 || unused_bytes_ * 2 < used_bytes_) {
         return;
