@@ -14,6 +14,7 @@
 
 #include "web/etag_internal.hpp"
 #include "web/hash_internal.hpp"
+#include "web/json_writer_internal.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -486,7 +487,9 @@ void RequestHandler::write(std::string_view text) {
 
 void RequestHandler::write_json(const nlohmann::json& value) {
     response().headers().set("Content-Type", "application/json; charset=UTF-8");
-    write(std::string_view(value.dump()));
+    std::string text;
+    detail::append_json(text, value);
+    write(std::string_view(text));
 }
 
 Task<void> RequestHandler::flush() {

@@ -1,0 +1,99 @@
+// A compact JSON writer that defers to nlohmann for everything but the common, plain cases.
+
+#include "web/json_writer_internal.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+#include <string_view>
+
+namespace gale::web::detail {
+
+namespace {
+
+// Bytes JSON keeps as they are in a string and nlohmann need not validate: printable ASCII
+// (and DEL) other than the quote and the backslash.
+bool is_plain(std::string_view text) noexcept {
+    for (char c : text) {
+        auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte >= 0x80 || c == '"' || c == '\\') {
+            return false;
+        }
+    }
+    return true;
+}
+
+void append_string(std::string& out, std::string_view text) {
+    if (!is_plain(text)) {
+        out += nlohmann::json(text).dump();  // escapes, and validates UTF-8, as dump() does
+        return;
+    }
+    out += '"';
+    out += text;
+    out += '"';
+}
+
+template <typename Integer>
+void append_integer(std::string& out, Integer value) {
+    char digits[24];
+    auto result = std::to_chars(digits, digits + sizeof digits, value);
+    out.append(digits, result.ptr);
+}
+
+}  // namespace
+
+void append_json(std::string& out, const nlohmann::json& value) {
+    using Type = nlohmann::json::value_t;
+    switch (value.type()) {
+        case Type::null:
+            out += "null";
+            return;
+        case Type::boolean:
+            out += value.get<bool>() ? "true" : "false";
+            return;
+        case Type::number_integer:
+            append_integer(out, value.get<std::int64_t>());
+            return;
+        case Type::number_unsigned:
+            append_integer(out, value.get<std::uint64_t>());
+            return;
+        case Type::string:
+            append_string(out, value.get_ref<const std::string&>());
+            return;
+        case Type::array: {
+            out += '[';
+            bool first = true;
+            for (const nlohmann::json& element : value.get_ref<const nlohmann::json::array_t&>()) {
+                if (!first) {
+                    out += ',';
+                }
+                first = false;
+                append_json(out, element);
+            }
+            out += ']';
+            return;
+        }
+        case Type::object: {
+            out += '{';
+            bool first = true;
+            for (const auto& [key, member] : value.get_ref<const nlohmann::json::object_t&>()) {
+                if (!first) {
+                    out += ',';
+                }
+                first = false;
+                append_string(out, key);
+                out += ':';
+                append_json(out, member);
+            }
+            out += '}';
+            return;
+        }
+        case Type::number_float:  // shortest round-trip digits, NaN and infinities as null
+        case Type::binary:
+        case Type::discarded:
+            out += value.dump();
+            return;
+    }
+}
+
+}  // namespace gale::web::detail

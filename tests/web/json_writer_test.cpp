@@ -1,0 +1,133 @@
+// detail::append_json must write exactly what nlohmann's dump() writes, for every value.
+#include <catch2/catch.hpp>
+
+#include "web/json_writer_internal.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <string>
+
+using gale::web::detail::append_json;
+
+namespace {
+
+std::string written(const nlohmann::json& value) {
+    std::string out;
+    append_json(out, value);
+    return out;
+}
+
+// A random value up to `depth` levels deep whose strings mix plain ASCII, characters JSON
+// escapes and multi-byte UTF-8, so that both the fast path and the fallback are taken.
+nlohmann::json random_value(std::mt19937& random, int depth) {
+    static const char* const pieces[] = {"a",
+                                         "Hello",
+                                         " ",
+                                         "\"",
+                                         "\\",
+                                         "/",
+                                         "\n",
+                                         "\x01",
+                                         "\x1f",
+                                         "\x7f",
+                                         "\xc3\xa9",
+                                         "\xe2\x82\xac",
+                                         "\xf0\x9f\x98\x80"};
+    auto text = [&] {
+        std::string result;
+        for (int n = std::uniform_int_distribution<>(0, 6)(random); n > 0; --n) {
+            result += pieces[std::uniform_int_distribution<std::size_t>(
+                0, std::size(pieces) - 1)(random)];
+        }
+        return result;
+    };
+    switch (std::uniform_int_distribution<>(0, depth > 0 ? 7 : 5)(random)) {
+        case 0:
+            return nullptr;
+        case 1:
+            return random() % 2 == 0;
+        case 2:
+            return static_cast<std::int64_t>(random()) - (std::int64_t{1} << 31);
+        case 3:
+            return std::uniform_real_distribution<double>(-1e6, 1e6)(random);
+        case 4:
+            return static_cast<std::uint64_t>(random()) << 32;
+        case 5:
+            return text();
+        case 6: {
+            nlohmann::json array = nlohmann::json::array();
+            for (int n = std::uniform_int_distribution<>(0, 4)(random); n > 0; --n) {
+                array.push_back(random_value(random, depth - 1));
+            }
+            return array;
+        }
+        default: {
+            nlohmann::json object = nlohmann::json::object();
+            for (int n = std::uniform_int_distribution<>(0, 4)(random); n > 0; --n) {
+                object[text()] = random_value(random, depth - 1);
+            }
+            return object;
+        }
+    }
+}
+
+}  // namespace
+
+TEST_CASE("append_json writes what dump() writes", "[web][json]") {
+    const nlohmann::json values[] = {
+        nullptr,
+        true,
+        false,
+        0,
+        -1,
+        std::numeric_limits<std::int64_t>::min(),
+        std::numeric_limits<std::uint64_t>::max(),
+        1.5,
+        -0.0,
+        1e300,
+        0.1,
+        std::numeric_limits<double>::quiet_NaN(),
+        std::numeric_limits<double>::infinity(),
+        "",
+        "Hello, World!",
+        "quote \" backslash \\ slash / tab \t newline \n nul " + std::string(1, '\0'),
+        "\x7f del and \x1f unit separator",
+        "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+        nlohmann::json::array(),
+        nlohmann::json::object(),
+        {{"message", "Hello, World!"}},
+        {{"b", {1, 2, {{"c", nullptr}}}}, {"a", nlohmann::json::array({"x", 2.25, false})}},
+        {{"k\xc3\xa9y \"quoted\"", "v"}},
+        nlohmann::json::binary({1, 2, 3}, 7),
+    };
+    for (const nlohmann::json& value : values) {
+        CAPTURE(value.dump());
+        CHECK(written(value) == value.dump());
+    }
+}
+
+TEST_CASE("append_json agrees with dump() on random values", "[web][json]") {
+    std::mt19937 random(20261207);
+    for (int i = 0; i < 2000; ++i) {
+        nlohmann::json value = random_value(random, 4);
+        CAPTURE(i);
+        REQUIRE(written(value) == value.dump());
+    }
+}
+
+TEST_CASE("append_json appends, and refuses invalid UTF-8 as dump() does", "[web][json]") {
+    std::string out = "prefix:";
+    append_json(out, {{"a", 1}});
+    CHECK(out == "prefix:{\"a\":1}");
+
+    for (const char* bad : {"\xff", "ok \xc3", "\xed\xa0\x80", "\xc0\xaf"}) {
+        nlohmann::json value = {{"key", bad}};
+        CHECK_THROWS_AS(value.dump(), nlohmann::json::type_error);
+        CHECK_THROWS_AS(written(value), nlohmann::json::type_error);
+        nlohmann::json bad_key = {{bad, 1}};
+        CHECK_THROWS_AS(written(bad_key), nlohmann::json::type_error);
+    }
+}
