@@ -17,6 +17,13 @@ namespace {
 // A body left unread after the response is drained (to keep the connection) up to this much.
 constexpr std::uint64_t max_drained_body = 64 * 1024;
 
+// Whether the request these bytes begin (after the empty lines RFC 9112 §2.2 lets a server
+// skip) is a HEAD.
+bool starts_with_head_method(std::string_view bytes) {
+    std::size_t start = bytes.find_first_not_of("\r\n");
+    return start != std::string_view::npos && bytes.substr(start).starts_with("HEAD ");
+}
+
 bool accepts_gzip(const HeaderFields& headers) {
     auto accept = headers.get("accept-encoding");
     if (!accept) {
@@ -180,6 +187,12 @@ Task<bool> Connection::read_head(ParseStatus buffered_status) {
     }
     if (status == ParseStatus::error) {
         close_after_ = true;  // what follows a head we could not take cannot be framed
+        // Nothing of this head is adopted, but the answer to a HEAD has no body, even an
+        // error's (RFC 9110 §9.3.2): the method is read off the raw bytes.
+        request_.head = RequestHead{};
+        if (starts_with_head_method(stream_.buffered())) {
+            request_.head.method = "HEAD";
+        }
         co_await send_error(parser_.error().status, parser_.error().reason);
         co_return false;
     }

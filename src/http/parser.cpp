@@ -1,5 +1,6 @@
 #include <gale/http/parser.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -372,7 +373,11 @@ bool parse_content_length(const HeaderFields& fields, std::optional<std::uint64_
             }
             length = value;
         });
-        if (!valid || elements == 0) {  // "" or "," carries no length: invalid, not absent
+        // "" or "," carries no length: invalid, not absent. Only the same value repeated may
+        // form a list (RFC 9110 §8.6), so an empty member ("5," or ",5") is invalid too.
+        const auto commas =
+            static_cast<std::size_t>(std::count(field.value.begin(), field.value.end(), ','));
+        if (!valid || elements == 0 || elements != commas + 1) {
             return false;
         }
     }
@@ -390,6 +395,23 @@ std::vector<std::string_view> transfer_codings(const HeaderFields& fields) {
         }
     }
     return codings;
+}
+
+// Whether a Transfer-Encoding member is "chunked" with parameters, which that coding does not
+// define: an error (RFC 9112 §7.1), and a smuggling vector wherever "chunked;x" is not chunked.
+bool has_chunked_with_parameters(const HeaderFields& fields) {
+    bool found = false;
+    for (const HeaderField& field : fields) {
+        if (equals_ignoring_case(field.name, "transfer-encoding")) {
+            for_each_element(field.value, [&](std::string_view coding) {
+                std::size_t semicolon = coding.find(';');
+                found =
+                    found || (semicolon != std::string_view::npos &&
+                              equals_ignoring_case(trim(coding.substr(0, semicolon)), "chunked"));
+            });
+        }
+    }
+    return found;
 }
 
 bool is_known_coding(std::string_view coding) noexcept {
@@ -716,6 +738,10 @@ bool RequestParser::apply_semantics() {
         }
         if (content_length) {
             fail(400, "both Content-Length and Transfer-Encoding");
+            return false;
+        }
+        if (has_chunked_with_parameters(fields)) {
+            fail(400, "the chunked transfer coding takes no parameters");
             return false;
         }
         std::size_t chunked_count = 0;
