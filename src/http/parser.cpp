@@ -32,14 +32,18 @@ constexpr std::array<bool, 256> make_value_table() {
     return table;
 }
 
-// Request-target bytes: visible ASCII (no space, no controls) but "#", which starts a
-// fragment and is never part of a request-target (RFC 9112 §3.2); obs-text tolerated.
-constexpr std::array<bool, 256> make_target_table() {
+// Request-target bytes: visible ASCII (no space, no controls, no octets above 0x7F, which a
+// URI has only percent-encoded: RFC 3986 §2) but "#", which starts a fragment and is never
+// part of a request-target (RFC 9112 §3.2), and '"', '<' and '>', which no URI holds and
+// browsers always encode. With `path`, also the other characters RFC 3986 leaves out of a
+// path ("\\", "^", "`", "{", "|", "}"): browsers send some of them raw in a query, so the
+// query keeps them, but in a path they serve only to slip past filters ("..\\").
+constexpr std::array<bool, 256> make_target_table(bool path) {
     std::array<bool, 256> table{};
     for (int c = 0x21; c <= 0x7e; ++c)
-        table[c] = c != '#';
-    for (int c = 0x80; c <= 0xff; ++c)
-        table[c] = true;
+        table[c] = std::string_view("#\"<>").find(static_cast<char>(c)) == std::string_view::npos;
+    for (char c : std::string_view("\\^`{|}"))
+        table[static_cast<unsigned char>(c)] = !path;
     return table;
 }
 
@@ -69,7 +73,8 @@ constexpr std::array<bool, 256> make_digit_table() {
 
 constexpr auto token_table = make_token_table();
 constexpr auto value_table = make_value_table();
-constexpr auto target_table = make_target_table();
+constexpr auto target_table = make_target_table(false);
+constexpr auto path_table = make_target_table(true);
 constexpr auto reg_name_table = make_host_table(false);
 constexpr auto ip_literal_table = make_host_table(true);
 constexpr auto digit_table = make_digit_table();
@@ -193,6 +198,28 @@ bool is_valid_authority(std::string_view authority) noexcept {
          percent = host.find('%', percent + 1)) {
         if (host.size() - percent < 3 || !is_hex_digit(host[percent + 1]) ||
             !is_hex_digit(host[percent + 2])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// A request path: URI path characters only, every "%" starting a pct-encoded octet, and none
+// of those octets NUL, CR or LF, which have no business in a path and, decoded, truncate it or
+// split a line wherever it is passed on (RFC 3986 §2.1, §3.3).
+bool is_valid_path(std::string_view path) noexcept {
+    if (!all_of(path, path_table)) {
+        return false;
+    }
+    for (std::size_t percent = path.find('%'); percent != std::string_view::npos;
+         percent = path.find('%', percent + 1)) {
+        if (path.size() - percent < 3 || !is_hex_digit(path[percent + 1]) ||
+            !is_hex_digit(path[percent + 2])) {
+            return false;
+        }
+        const std::string_view octet = path.substr(percent + 1, 2);
+        if (octet == "00" || equals_ignoring_case(octet, "0a") ||
+            equals_ignoring_case(octet, "0d")) {
             return false;
         }
     }
@@ -515,6 +542,17 @@ void RequestParser::reset() noexcept {
     head_size_ = 0;
 }
 
+// A request line over the limit is a URI too long (414), unless what is long is the method:
+// no method we know is longer than this, and the target is not to blame (RFC 9112 §3).
+ParseStatus RequestParser::fail_long_request_line(std::string_view line) {
+    constexpr std::size_t longest_method = 32;
+    if (line.substr(0, longest_method + 1).find(' ') == std::string_view::npos) {
+        return fail(400, "request method too long");
+    }
+    return fail(414,
+                "request line longer than " + std::to_string(limits_.max_request_line) + " bytes");
+}
+
 ParseStatus RequestParser::fail(int status, std::string reason) {
     error_.status = status;
     error_.reason = std::move(reason);
@@ -540,8 +578,7 @@ ParseStatus RequestParser::parse(std::string_view buffer) {
         case HeadScan::Result::bare_line_feed:
             return fail(400, "line ending without CR (bare LF)");
         case HeadScan::Result::line_too_long:
-            return fail(414, "request line longer than " +
-                                 std::to_string(limits_.max_request_line) + " bytes");
+            return fail_long_request_line(buffer.substr(start));
         case HeadScan::Result::head_too_large:
             return fail(431, "request head larger than " + std::to_string(limits_.max_head_size) +
                                  " bytes");
@@ -555,8 +592,7 @@ ParseStatus RequestParser::parse(std::string_view buffer) {
     std::string_view head = buffer.substr(start, scan.end - start);
     std::size_t line_end = head.find("\r\n");
     if (line_end > limits_.max_request_line) {
-        return fail(
-            414, "request line longer than " + std::to_string(limits_.max_request_line) + " bytes");
+        return fail_long_request_line(head);
     }
     if (!parse_request_line(head.substr(0, line_end))) {
         return ParseStatus::error;
@@ -651,6 +687,10 @@ bool RequestParser::parse_target() {
     head_.path = target.substr(0, question);
     head_.query =
         question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+    if (!is_valid_path(head_.path)) {
+        fail(400, "invalid character or escape in the request path");
+        return false;
+    }
     return true;
 }
 

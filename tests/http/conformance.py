@@ -67,24 +67,6 @@ SMALL_OPTIONS = ["--header-timeout", "2", "--body-timeout", "2", "--idle-timeout
 # Cases on which testbed disagrees with an RFC today: name -> the requirement it misses.
 # They still run; a failure prints XFAIL and does not fail the battery, a pass prints XPASS.
 EXPECTED_FAILURES = {
-    "line_huge_method":
-        "RFC 9112 §3: a method longer than any implemented SHOULD get 501 (400 would do); "
-        "414 URI Too Long blames a target that is only '/'",
-    "line_non_ascii_target":
-        "RFC 9112 §3.2 + RFC 3986 §2: raw octets above 0x7F are not allowed in a "
-        "request-target; an invalid request-line SHOULD get 400 (RFC 9112 §3)",
-    "line_overlong_utf8_target":
-        "RFC 9112 §3.2 + RFC 3986 §2: raw octets above 0x7F (here an overlong UTF-8 '/') "
-        "are not allowed in a request-target; SHOULD get 400",
-    "line_backslash_target":
-        "RFC 3986 §2: '\\' is not a URI character; an invalid request-line SHOULD get 400 "
-        "(RFC 9112 §3)",
-    "line_angle_quote_target":
-        "RFC 3986 §2: '<', '>' and '\"' are not URI characters; an invalid request-line "
-        "SHOULD get 400 (RFC 9112 §3)",
-    "line_bad_percent_target":
-        "RFC 3986 §2.1: '%' must be followed by two hex digits; an invalid request-line "
-        "SHOULD get 400 (RFC 9112 §3)",
     "line_percent_encoded_unreserved":
         "RFC 9110 §4.2.3 + RFC 3986 §6.2.2.2: '%74' is equivalent to 't', so "
         "/plain%74ext identifies /plaintext",

@@ -223,6 +223,36 @@ TEST_CASE("target forms", "[http][parser]") {
     CHECK(error_of("GET http://user@x/ HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
 }
 
+TEST_CASE("a request target holds URI characters only", "[http][parser][bad]") {
+    auto target_error = [](std::string target) {
+        return error_of("GET " + target + " HTTP/1.1\r\nHost: a\r\n\r\n");
+    };
+    // Everything RFC 3986 allows in a path and a query, percent-encoded octets included.
+    CHECK(target_error("/a-._~!$&'()*+,;=:@/%20%C3%A9?q=a/b?c&d[]=1") == 0);
+    CHECK(target_error("http://example.org/a%2Fb?x") == 0);
+    // Octets above 0x7F are only ever percent-encoded (RFC 3986 §2).
+    CHECK(target_error("/caf\xc3\xa9") == 400);
+    CHECK(target_error("/\xc0\xaf") == 400);
+    CHECK(target_error("/?q=\xff") == 400);
+    // Not URI characters anywhere.
+    for (std::string bad : {"/a\"b", "/a<b", "/a>b", "/?a<b", "/?a\"b"}) {
+        INFO(bad);
+        CHECK(target_error(bad) == 400);
+    }
+    // Not path characters ("..\\" slips past filters), tolerated in a query as browsers send it.
+    for (std::string bad : {"/a\\b", "/..\\etc", "/a^b", "/a`b", "/a{b}", "/a|b"}) {
+        INFO(bad);
+        CHECK(target_error(bad) == 400);
+        CHECK(target_error("/?" + bad.substr(1)) == 0);
+    }
+    // A "%" starts two hex digits; NUL, CR and LF are refused encoded too, in the path.
+    for (std::string bad : {"/a%zz", "/a%", "/a%4", "/a%00b", "/a%0d%0aX:%201", "/a%0A"}) {
+        INFO(bad);
+        CHECK(target_error(bad) == 400);
+    }
+    CHECK(target_error("/a?text=line%0Aline") == 0);
+}
+
 TEST_CASE("header syntax", "[http][parser][bad]") {
     CHECK(error_of("GET / HTTP/1.1\r\nHost : a\r\n\r\n") == 400);  // space before colon
     CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nX\tY: 1\r\n\r\n") == 400);
@@ -253,6 +283,9 @@ TEST_CASE("limits: 414 for the request line, 431 for the head", "[http][parser][
     limits.max_header_count = 5;
     std::string long_target = "GET /" + std::string(200, 'a') + " HTTP/1.1\r\nHost: a\r\n\r\n";
     CHECK(error_of(long_target, limits) == 414);
+    // A long method is not a long URI: 400, whether or not a target follows.
+    CHECK(error_of(std::string(200, 'G') + " / HTTP/1.1\r\nHost: a\r\n\r\n", limits) == 400);
+    CHECK(error_of(std::string(150, 'G'), limits) == 400);
     // An unfinished long line is refused before its end arrives.
     RequestParser parser(limits);
     CHECK(parser.parse("GET /" + std::string(150, 'a')) == ParseStatus::error);

@@ -136,6 +136,7 @@ class RequestParser {
 
   private:
     ParseStatus fail(int status, std::string reason);
+    ParseStatus fail_long_request_line(std::string_view line);
     bool parse_request_line(std::string_view line);
     bool parse_target();
     bool apply_semantics();
