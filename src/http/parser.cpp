@@ -821,7 +821,9 @@ bool RequestParser::apply_semantics() {
         }
         head_.expect_continue = expectations.continue_100 && head_.framing != BodyFraming::none;
     }
-    head_.upgrade = found.upgrade && found.connection && connection_has(fields, "upgrade");
+    // An HTTP/1.0 request's Upgrade is ignored (RFC 9110 §7.8).
+    head_.upgrade = head_.version == Version::http_1_1 && found.upgrade && found.connection &&
+                    connection_has(fields, "upgrade");
     return true;
 }
 

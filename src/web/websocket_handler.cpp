@@ -113,7 +113,10 @@ Task<void> WebSocketHandler::options() {
 
 void WebSocketHandler::accept_handshake(const WebSocketOptions& options) {
     const http::HeaderFields& headers = request().headers();
-    const std::optional<std::string> upgrade = combined_field(headers, "upgrade");
+    // An Upgrade in an HTTP/1.0 request is ignored (RFC 9110 §7.8): no WebSocket over 1.0.
+    const std::optional<std::string> upgrade = request().version() == http::Version::http_1_0
+                                                   ? std::nullopt
+                                                   : combined_field(headers, "upgrade");
     const std::optional<std::string> connection = combined_field(headers, "connection");
     const std::optional<std::string> version = combined_field(headers, "sec-websocket-version");
     const std::optional<std::string> key = combined_field(headers, "sec-websocket-key");

@@ -82,7 +82,10 @@ void check_request_framing(const UpgradeRequest& request) {
         throw InvalidUpgradeRequest(426,
                                     fmt::format("Sec-WebSocket-Version is {}; only 13 is supported",
                                                 quoted(request.version)),
-                                    {{"Sec-WebSocket-Version", std::string(protocol_version)}});
+                                    // RFC 9110 §15.5.22: a 426 names the protocol it wants.
+                                    {{"Sec-WebSocket-Version", std::string(protocol_version)},
+                                     {"Upgrade", "websocket"},
+                                     {"Connection", "Upgrade"}});
     }
     if (!request.key || !is_valid_client_key(trim_whitespace(*request.key))) {
         throw InvalidUpgradeRequest(

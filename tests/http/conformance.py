@@ -80,12 +80,6 @@ EXPECTED_FAILURES = {
     "gzip_strong_etag_differs":
         "RFC 9110 §8.8.1 + §8.8.3: a strong validator is unique across the representations "
         "of a resource; the gzip and identity bodies must not share one strong ETag",
-    "upgrade_websocket_bad_version":
-        "RFC 9110 §15.5.22: a 426 MUST carry an Upgrade field naming the protocol required "
-        "(it has only Sec-WebSocket-Version)",
-    "upgrade_http10_ignored":
-        "RFC 9110 §7.8: a server MUST ignore an Upgrade field received in an HTTP/1.0 "
-        "request (and RFC 6455 §4.1 needs HTTP/1.1)",
 }
 
 

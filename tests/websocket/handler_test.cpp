@@ -11,6 +11,7 @@
 #include "test_server.hpp"
 
 #include <support/helpers.hpp>
+#include <support/http_exchange.hpp>
 
 #include <memory>
 #include <optional>
@@ -145,6 +146,32 @@ TEST_CASE("an open WebSocket counts against max_connections", "[websocket][handl
             co_await connect_with_probe(server.url("/rooms/b"));
         CHECK(second.is_open());
         co_await second.close();
+    };
+    gale::test::run(body());
+}
+
+TEST_CASE("an HTTP/1.0 Upgrade is ignored; a 426 names the protocol it wants",
+          "[websocket][handler]") {
+    auto body = []() -> Task<void> {
+        Server server;
+        const std::string handshake_fields =
+            "Host: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+        // RFC 9110 §7.8: a server MUST ignore Upgrade in an HTTP/1.0 request.
+        gale::test::ParsedResponse old = co_await gale::test::http_exchange(
+            server.port, "GET /rooms/lobby HTTP/1.0\r\n" + handshake_fields +
+                             "Sec-WebSocket-Version: 13\r\n\r\n");
+        CHECK(old.status == 400);
+        // RFC 9110 §15.5.22: 426 carries Upgrade; RFC 6455 §4.4: and the versions we speak.
+        gale::test::ParsedResponse wrong = co_await gale::test::http_exchange(
+            server.port, "GET /rooms/lobby HTTP/1.1\r\n" + handshake_fields +
+                             "Sec-WebSocket-Version: 99\r\n\r\n");
+        CHECK(wrong.status == 426);
+        CHECK(wrong.headers.get_or("upgrade", "") == "websocket");
+        CHECK(wrong.headers.get_or("sec-websocket-version", "") == "13");
+        for (const std::string& event : server.journal->events) {
+            CHECK(!event.starts_with("open"));  // no socket opened
+        }
     };
     gale::test::run(body());
 }

@@ -159,8 +159,11 @@ TEST_CASE("upgrade requests that fail, with their statuses", "[handshake]") {
             FAIL("no exception");
         } catch (const InvalidUpgradeRequest& error) {
             CHECK(error.status() == 426);
-            CHECK(error.response_headers() == std::vector<std::pair<std::string, std::string>>{
-                                                  {"Sec-WebSocket-Version", "13"}});
+            // RFC 9110 §15.5.22: a 426 carries Upgrade (and the Connection option for it).
+            CHECK(error.response_headers() ==
+                  std::vector<std::pair<std::string, std::string>>{{"Sec-WebSocket-Version", "13"},
+                                                                   {"Upgrade", "websocket"},
+                                                                   {"Connection", "Upgrade"}});
         }
     }
 

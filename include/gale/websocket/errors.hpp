@@ -38,7 +38,8 @@ class HandshakeError : public WebSocketError {
 
 /// A server rejects a client's upgrade request: `status()` is the HTTP status to answer
 /// (400, 405 or 426) and `response_headers()` the fields that answer must carry
-/// (`Sec-WebSocket-Version: 13` with 426, `Allow: GET` with 405).
+/// (`Sec-WebSocket-Version: 13`, `Upgrade: websocket` and `Connection: Upgrade` with 426,
+/// `Allow: GET` with 405).
 class InvalidUpgradeRequest : public HandshakeError {
   public:
     InvalidUpgradeRequest(int status, const std::string& message,

@@ -7,8 +7,9 @@
 /// - the method is GET, else 405 (with `Allow: GET`);
 /// - `Upgrade` lists the token `websocket` (any case), else 400;
 /// - `Connection` lists the token `upgrade` (any case), else 400;
-/// - `Sec-WebSocket-Version` is 13, else 426 with `Sec-WebSocket-Version: 13` (also when it is
-///   missing: the answer tells an old client what we speak);
+/// - `Sec-WebSocket-Version` is 13, else 426 with `Sec-WebSocket-Version: 13`, `Upgrade:
+///   websocket` and `Connection: Upgrade` (also when it is missing: the answer tells an old
+///   client what we speak);
 /// - `Sec-WebSocket-Key` is the canonical base64 of 16 bytes, else 400;
 /// - `Sec-WebSocket-Protocol` and `Sec-WebSocket-Extensions`, when present, parse, else 400;
 /// and throws `InvalidUpgradeRequest` with the status to answer. The HTTP version (1.1 or
