@@ -13,6 +13,10 @@ namespace {
 
 // Bytes JSON keeps as they are in a string and nlohmann need not validate: printable ASCII
 // (and DEL) other than the quote and the backslash.
+std::string dump(const nlohmann::json& value) {
+    return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 bool is_plain(std::string_view text) noexcept {
     for (char c : text) {
         auto byte = static_cast<unsigned char>(c);
@@ -25,7 +29,7 @@ bool is_plain(std::string_view text) noexcept {
 
 void append_string(std::string& out, std::string_view text) {
     if (!is_plain(text)) {
-        out += nlohmann::json(text).dump();  // escapes, and validates UTF-8, as dump() does
+        out += dump(nlohmann::json(text));  // escaped, and invalid UTF-8 replaced, by nlohmann
         return;
     }
     out += '"';
@@ -91,7 +95,7 @@ void append_json(std::string& out, const nlohmann::json& value) {
         case Type::number_float:  // shortest round-trip digits, NaN and infinities as null
         case Type::binary:
         case Type::discarded:
-            out += value.dump();
+            out += dump(value);
             return;
     }
 }

@@ -123,7 +123,8 @@ class RequestHandler {
     void set_header(std::string_view name, std::string_view value);
     void add_header(std::string_view name, std::string_view value);
     void clear_header(std::string_view name);
-    /// Appends to the body. A JSON value sets Content-Type: application/json.
+    /// Appends to the body. A JSON value sets Content-Type: application/json; invalid UTF-8 in
+    /// its strings (bytes echoed from a request, say) is written as U+FFFD, not an error.
     void write(std::string_view text);
     void write(const std::string& text) { write(std::string_view(text)); }
     void write(const char* text) { write(std::string_view(text)); }
