@@ -613,8 +613,15 @@ void Connection::decide_compression() {
     } else if (!list_contains_token(*vary, "accept-encoding")) {
         response_headers_.set("Vary", std::string(*vary) + ", Accept-Encoding");
     }
-    if (status_ == 304 || status_ == 206) {
-        return;  // a 206's Content-Range counts bytes of the identity body: never compressed
+    if (status_ == 206) {
+        return;  // its Content-Range counts bytes of the identity body: never compressed
+    }
+    if (status_ == 304) {
+        // The ETag its 200 would have had: gzip, had it been big enough (its size is gone).
+        if (accepts_gzip(request_.head.headers)) {
+            weaken_etag();
+        }
+        return;
     }
     // A HEAD handler may declare the length of a body it does not write: that length counts,
     // so that HEAD gets the fields GET would (RFC 9110 §9.3.2).
@@ -624,6 +631,17 @@ void Connection::decide_compression() {
     if (big_enough && accepts_gzip(request_.head.headers)) {
         compressor_.emplace(options.compression_level);
         response_headers_.set("Content-Encoding", "gzip");
+        weaken_etag();
+    }
+}
+
+// The gzip body is another representation, which a strong validator of the identity body
+// does not describe (RFC 9110 §8.8.1). Weakened, as nginx does, it still matches the
+// identity body's tag under the weak comparison If-None-Match uses, so 304s keep working.
+void Connection::weaken_etag() {
+    std::optional<std::string_view> etag = response_headers_.get("etag");
+    if (etag && etag->starts_with('"')) {
+        response_headers_.set("ETag", "W/" + std::string(*etag));
     }
 }
 

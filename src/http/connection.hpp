@@ -131,6 +131,7 @@ class Connection {
     bool can_skip_unread_body() const noexcept;
     std::optional<std::uint64_t> declared_content_length() const noexcept;
     void decide_compression();
+    void weaken_etag();
     bool sends_body() const noexcept;
     void set_deadline(IOLoop::Duration timeout) noexcept;
 

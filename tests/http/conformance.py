@@ -74,9 +74,6 @@ EXPECTED_FAILURES = {
         "RFC 9110 §14.1.2 + §15.5.17: against a zero-length representation a suffix-range "
         "with a non-zero length is satisfiable, so not 416; §14.2 lets the server ignore "
         "Range there (200 with the empty body)",
-    "gzip_strong_etag_differs":
-        "RFC 9110 §8.8.1 + §8.8.3: a strong validator is unique across the representations "
-        "of a resource; the gzip and identity bodies must not share one strong ETag",
 }
 
 

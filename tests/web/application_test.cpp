@@ -135,6 +135,15 @@ class LifecycleHandler : public RequestHandler {
     std::vector<std::string>& log_;
 };
 
+class LongTextHandler : public RequestHandler {
+  public:
+    Task<void> get() override {
+        set_header("Content-Type", "text/plain");
+        write(std::string(4000, 'z'));
+        co_return;
+    }
+};
+
 class WaitingHandler : public RequestHandler {
   public:
     explicit WaitingHandler(bool& closed) : closed_(closed) {}
@@ -406,6 +415,37 @@ TEST_CASE("ETag and 304 for small GET responses", "[web][etag]") {
         CHECK(other.status == 200);
     };
     gale::test::run(body());
+}
+
+TEST_CASE("a gzip body gets the weak form of the identity body's ETag", "[web][etag]") {
+    gale::web::ApplicationSettings settings;
+    settings.compress_response = true;
+    auto body = [](gale::web::ApplicationSettings app_settings) -> Task<void> {
+        std::vector<gale::web::Route> extra;
+        extra.push_back(route<LongTextHandler>("/long"));
+        App app(app_settings, std::move(extra));
+        auto identity = co_await http_fetch(app.port, "GET", "/long");
+        std::string strong(identity.headers.get_or("etag", ""));
+        REQUIRE(strong.starts_with('"'));
+        // RFC 9110 §8.8.1: one strong tag may not name two representations.
+        auto gzipped = co_await http_fetch(app.port, "GET", "/long", "Accept-Encoding: gzip\r\n");
+        CHECK(gzipped.headers.get_or("content-encoding", "") == "gzip");
+        CHECK(gzipped.headers.get_or("etag", "") == "W/" + strong);
+        // Either tag revalidates either representation (weak comparison), and the 304 carries
+        // the tag its 200 would have.
+        for (const std::string& tag : {strong, "W/" + strong}) {
+            auto revalidated =
+                co_await http_fetch(app.port, "GET", "/long",
+                                    "Accept-Encoding: gzip\r\nIf-None-Match: " + tag + "\r\n");
+            CHECK(revalidated.status == 304);
+            CHECK(revalidated.headers.get_or("etag", "") == "W/" + strong);
+            auto plain =
+                co_await http_fetch(app.port, "GET", "/long", "If-None-Match: " + tag + "\r\n");
+            CHECK(plain.status == 304);
+            CHECK(plain.headers.get_or("etag", "") == strong);
+        }
+    };
+    gale::test::run(body(settings));
 }
 
 TEST_CASE("prepare, early finish and on_finish", "[web][lifecycle]") {
