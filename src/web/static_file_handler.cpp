@@ -98,8 +98,13 @@ std::optional<ByteRange> parse_range(std::string_view header, std::uint64_t size
         if (!number(last_text, suffix)) {
             return std::nullopt;
         }
-        if (suffix == 0 || size == 0) {
+        if (suffix == 0) {
             unsatisfiable = true;
+            return std::nullopt;
+        }
+        if (size == 0) {
+            // Satisfiable (RFC 9110 §14.1.2: a non-zero suffix), but no byte range can name
+            // the whole of an empty body: it is sent as a 200.
             return std::nullopt;
         }
         return ByteRange{suffix >= size ? 0 : size - suffix, size - 1};

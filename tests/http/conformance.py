@@ -70,10 +70,6 @@ EXPECTED_FAILURES = {
     "line_percent_encoded_unreserved":
         "RFC 9110 §4.2.3 + RFC 3986 §6.2.2.2: '%74' is equivalent to 't', so "
         "/plain%74ext identifies /plaintext",
-    "static_empty_suffix_range":
-        "RFC 9110 §14.1.2 + §15.5.17: against a zero-length representation a suffix-range "
-        "with a non-zero length is satisfiable, so not 416; §14.2 lets the server ignore "
-        "Range there (200 with the empty body)",
 }
 
 

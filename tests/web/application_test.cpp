@@ -508,6 +508,7 @@ TEST_CASE("static files: types, validators, ranges, traversal, versions", "[web]
     {
         std::ofstream(directory.path() / "static" / "css" / "site.css") << "body { color: red; }";
         std::ofstream(directory.path() / "static" / "page.txt") << std::string(5000, 'p');
+        std::ofstream(directory.path() / "static" / "empty.txt");
         std::ofstream(directory.path() / "secret.txt") << "outside the root";
         std::ofstream big(directory.path() / "static" / "big.bin", std::ios::binary);
         for (int i = 0; i < 1'000'000; ++i) {
@@ -614,6 +615,19 @@ TEST_CASE("static files: types, validators, ranges, traversal, versions", "[web]
             co_await http_fetch(app.port, "GET", "/static/css/site.css", "Range: bytes=100-\r\n");
         CHECK(unsatisfiable.status == 416);
         CHECK(unsatisfiable.headers.get("content-range") == "bytes */20");
+        auto zero_suffix =
+            co_await http_fetch(app.port, "GET", "/static/css/site.css", "Range: bytes=-0\r\n");
+        CHECK(zero_suffix.status == 416);
+        // RFC 9110 §14.1.2: a non-zero suffix is satisfiable even against an empty file, but no
+        // range can name its (empty) whole: 200.
+        auto empty_suffix =
+            co_await http_fetch(app.port, "GET", "/static/empty.txt", "Range: bytes=-5\r\n");
+        CHECK(empty_suffix.status == 200);
+        CHECK(empty_suffix.body.empty());
+        auto empty_start =
+            co_await http_fetch(app.port, "GET", "/static/empty.txt", "Range: bytes=0-\r\n");
+        CHECK(empty_start.status == 416);
+        CHECK(empty_start.headers.get("content-range") == "bytes */0");
 
         for (std::string path : {"/static/../secret.txt", "/static/%2e%2e/secret.txt",
                                  "/static/css/../../secret.txt"}) {
