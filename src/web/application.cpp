@@ -7,6 +7,7 @@
 #include <gale/ioloop/shutdown.hpp>
 #include <gale/web/websocket_handler.hpp>
 
+#include "web/escape_internal.hpp"
 #include "web/hash_internal.hpp"
 
 #include <openssl/evp.h>
@@ -19,6 +20,29 @@
 namespace gale::web {
 
 namespace {
+
+// The path with each percent-encoded unreserved character (letters, digits, "-._~") decoded:
+// "%74" is "t" (RFC 3986 §6.2.2.2, RFC 9110 §4.2.3), so /plain%74ext is /plaintext. Reserved
+// characters ("%2F") stay encoded: decoding them would change what the path says.
+std::string decode_unreserved_escapes(std::string_view path) {
+    std::string normal;
+    normal.reserve(path.size());
+    for (std::size_t at = 0; at < path.size(); ++at) {
+        if (path[at] == '%' && at + 2 < path.size() && detail::hex_value(path[at + 1]) >= 0 &&
+            detail::hex_value(path[at + 2]) >= 0) {
+            const auto decoded = static_cast<char>(detail::hex_value(path[at + 1]) * 16 +
+                                                   detail::hex_value(path[at + 2]));
+            if (detail::is_ascii_alphanumeric(decoded) ||
+                std::string_view("-._~").find(decoded) != std::string_view::npos) {
+                normal += decoded;
+                at += 2;
+                continue;
+            }
+        }
+        normal += path[at];
+    }
+    return normal;
+}
 
 bool has_regex_syntax(std::string_view pattern) {
     return pattern.find_first_of("\\^$.|?*+()[]{}") != std::string_view::npos;
@@ -303,7 +327,13 @@ Task<void> Application::dispatch(http::HTTPRequest& request, http::HTTPResponse&
     if (request.path() == "*") {  // the parser lets only OPTIONS have it
         handler = std::make_unique<ServerOptionsHandler>();
     } else {
-        match = routes_->match(request.host(), request.path());
+        std::string_view path = request.path();
+        std::string normal;
+        if (path.find('%') != std::string_view::npos) {
+            normal = decode_unreserved_escapes(path);
+            path = normal;
+        }
+        match = routes_->match(request.host(), path);
         if (match.route != nullptr) {
             handler = match.route->route.factory();
             methods = &match.route->route.methods;

@@ -66,11 +66,8 @@ SMALL_OPTIONS = ["--header-timeout", "2", "--body-timeout", "2", "--idle-timeout
 
 # Cases on which testbed disagrees with an RFC today: name -> the requirement it misses.
 # They still run; a failure prints XFAIL and does not fail the battery, a pass prints XPASS.
-EXPECTED_FAILURES = {
-    "line_percent_encoded_unreserved":
-        "RFC 9110 §4.2.3 + RFC 3986 §6.2.2.2: '%74' is equivalent to 't', so "
-        "/plain%74ext identifies /plaintext",
-}
+# Empty: the nineteen the battery found when it was written are fixed.
+EXPECTED_FAILURES = {}
 
 
 # --- failures and checks --------------------------------------------------------------------------

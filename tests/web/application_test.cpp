@@ -210,6 +210,15 @@ TEST_CASE("routes: literal, positional and named groups, 404", "[web][routing]")
               nlohmann::json{{"year", "2024"}, {"slug", "hello world"}});
         auto missing = co_await http_fetch(app.port, "GET", "/args/x/abc");
         CHECK(missing.status == 404);
+        // An escaped unreserved character is that character (RFC 3986 §6.2.2.2); an escaped
+        // reserved one is not ("%2F" is no "/").
+        auto escaped = co_await http_fetch(app.port, "GET", "/hel%6Co");
+        CHECK(escaped.body == "hello");
+        auto escaped_group = co_await http_fetch(app.port, "GET", "/args/%34%32/a%62c?name=bob");
+        CHECK(nlohmann::json::parse(escaped_group.body) ==
+              nlohmann::json{{"args", {"42", "abc"}}, {"name", "bob"}});
+        auto escaped_slash = co_await http_fetch(app.port, "GET", "/named/2024%2Fhello");
+        CHECK(escaped_slash.status == 404);
         auto prefix_only = co_await http_fetch(app.port, "GET", "/hello/more");
         CHECK(prefix_only.status == 404);
         CHECK(app.application->reverse_url("args", {"7", "x y"}) == "/args/7/x%20y");
