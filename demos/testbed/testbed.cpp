@@ -5,7 +5,8 @@
 //           [--max-body BYTES] [--max-header BYTES] [--header-timeout S] [--idle-timeout S]
 //           [--body-timeout S] [--ws-max-message BYTES]
 //
-// GET /plaintext, GET /json, POST|PUT /echo, GET /headers, GET /status/{code},
+// GET / (what this server serves; POST and PUT echo), GET /plaintext, GET /json,
+// POST|PUT /echo, GET /headers, GET /status/{code},
 // GET /redirect/{n}, GET /delay/{ms}, GET /stream/{n}?delay_ms=D, GET /bytes/{n},
 // GET /static/<path>, GET /cookies/set?k=v, GET /cookies, GET|POST /form.
 // WebSocket: /ws (echo, same message type; permessage-deflate when offered; messages up to
@@ -15,6 +16,7 @@
 // 10,000), `id: i` and `data: event i` for i = 1..N, one every D ms, after `retry: 1000`; a
 // client reconnecting with Last-Event-ID: k gets the events after k.
 
+#include <gale/http/date.hpp>
 #include <gale/web/application.hpp>
 #include <gale/web/escape.hpp>
 #include <gale/web/event_source.hpp>
@@ -29,6 +31,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <ctime>
 
 namespace {
 
@@ -64,7 +67,7 @@ class EchoHandler : public RequestHandler {
     Task<void> post() override { co_await echo(); }
     Task<void> put() override { co_await echo(); }
 
-  private:
+  protected:
     // The body is held until it is whole or passes this size. A body up to it that turns out
     // bad (over the limit, malformed chunks, cut short, stalled) then gets its error status,
     // since nothing has been sent yet, and a chunked one is answered with its length. Past it,
@@ -96,6 +99,26 @@ class EchoHandler : public RequestHandler {
             }
         }
     }
+};
+
+// GET / describes the server; POST and PUT echo like /echo, so that probes aimed at the root
+// find a resource with a body to send. The page never changes while the process runs, so its
+// Last-Modified is the start time (If-Modified-Since and the automatic ETag give 304s).
+class RootHandler : public EchoHandler {
+  public:
+    explicit RootHandler(std::string started) : started_(std::move(started)) {}
+    Task<void> get() override {
+        set_header("Content-Type", "text/plain; charset=utf-8");
+        set_header("Last-Modified", started_);
+        write(
+            "testbed: GET /plaintext, /json, /headers, /status/{code}, /redirect/{n}, "
+            "/delay/{ms}, /stream/{n}, /bytes/{n}, /static/<path>, /cookies, /form, /sse; "
+            "POST|PUT /echo (and /); WebSocket /ws, /broadcast\n");
+        co_return;
+    }
+
+  private:
+    std::string started_;
 };
 
 class HeadersHandler : public RequestHandler {
@@ -420,12 +443,15 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     try {
         gale::web::serve(
-            [&settings, ws_max_message] {
+            [&settings, ws_max_message,
+             started = gale::http::format_http_date(std::time(nullptr))] {
                 using gale::web::route;
                 // One relay per thread, owned by the routes and so by the thread's Application.
                 auto relay = std::make_shared<gale::websocket::Broadcaster>();
                 return std::make_unique<gale::web::Application>(
                     std::vector<gale::web::Route>{
+                        route<RootHandler>(
+                            "/", [started] { return std::make_unique<RootHandler>(started); }),
                         route<PlaintextHandler>("/plaintext"),
                         route<JsonHandler>("/json"),
                         route<EchoHandler>("/echo"),

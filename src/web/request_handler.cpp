@@ -7,6 +7,7 @@
 #include <gale/web/template.hpp>
 #include <gale/web/xsrf.hpp>
 
+#include <gale/http/date.hpp>
 #include <gale/http/status.hpp>
 #include <gale/http/writer.hpp>
 #include <gale/ioloop/detail/frame_allocator.hpp>
@@ -61,6 +62,21 @@ std::string content_etag(std::string_view data) {
     }
     text[12] = '"';
     return std::string(text, sizeof text);
+}
+
+// A date condition against the Last-Modified the handler set: whether the representation
+// changed after the date in `field`; nullopt when that cannot be told (no such field, an
+// invalid date, no Last-Modified), and the condition is then ignored (RFC 9110 §13.1.3-4).
+std::optional<bool> modified_after(const http::HeaderFields& conditions, std::string_view field,
+                                   http::HTTPResponse& response) {
+    auto since = conditions.get(field);
+    auto date = since ? http::parse_http_date(*since) : std::nullopt;
+    auto last_modified = date ? response.headers().get("last-modified") : std::nullopt;
+    auto modified = last_modified ? http::parse_http_date(*last_modified) : std::nullopt;
+    if (!modified) {
+        return std::nullopt;
+    }
+    return *modified > *date;
 }
 
 bool wants_json(const http::HeaderFields& headers) {
@@ -497,10 +513,11 @@ Task<void> RequestHandler::flush() {
     return response().flush();
 }
 
-// The automatic ETag of a small GET or HEAD response, and the preconditions that use it in
-// RFC 9110 §13.2.2's order: If-Match (412 unless it names this body, strong comparison), then
-// If-None-Match (304 when it does, weak comparison). The method has run already, which for
-// GET and HEAD changes nothing.
+// The automatic ETag of a small GET or HEAD response, and the preconditions in RFC 9110
+// §13.2.2's order: If-Match (412 unless it names this body, strong comparison), or else
+// If-Unmodified-Since; then If-None-Match (304 when it names this body, weak comparison), or
+// else If-Modified-Since. The dates are compared with a Last-Modified the handler set. The
+// method has run already, which for GET and HEAD changes nothing.
 void RequestHandler::apply_etag() {
     const ApplicationSettings& settings = application_->settings();
     std::string_view method = request_->method();
@@ -511,17 +528,19 @@ void RequestHandler::apply_etag() {
         return;
     }
     std::string etag = content_etag(answer.buffered_body());
-    answer.headers().add("Etag", etag);  // none yet: checked above
+    answer.headers().add("ETag", etag);  // none yet: checked above
     const http::HeaderFields& conditions = request_->headers();
     auto if_match = conditions.get("if-match");
-    if (if_match && !detail::etag_list_matches(*if_match, etag, detail::EtagComparison::strong)) {
+    if (if_match ? !detail::etag_list_matches(*if_match, etag, detail::EtagComparison::strong)
+                 : modified_after(conditions, "if-unmodified-since", answer).value_or(false)) {
         answer.set_status(412);
         answer.clear_body();
         return;
     }
     auto if_none_match = conditions.get("if-none-match");
-    if (if_none_match &&
-        detail::etag_list_matches(*if_none_match, etag, detail::EtagComparison::weak)) {
+    if (if_none_match
+            ? detail::etag_list_matches(*if_none_match, etag, detail::EtagComparison::weak)
+            : !modified_after(conditions, "if-modified-since", answer).value_or(true)) {
         answer.set_status(304);
         answer.clear_body();
     }

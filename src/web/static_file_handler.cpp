@@ -175,7 +175,7 @@ Task<void> StaticFileHandler::serve(bool include_body) {
 
     set_header("Content-Type", content_type_for_path(wanted.string()));
     set_header("Last-Modified", http::format_http_date(modified));
-    set_header("Etag", etag);
+    set_header("ETag", etag);
     set_header("Accept-Ranges", "bytes");
     if (get_query_argument("v")) {
         set_header("Cache-Control", "public, max-age=31536000, immutable");

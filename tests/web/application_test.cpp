@@ -144,6 +144,15 @@ class LongTextHandler : public RequestHandler {
     }
 };
 
+class DatedHandler : public RequestHandler {
+  public:
+    Task<void> get() override {
+        set_header("Last-Modified", "Tue, 02 Jan 2024 03:04:05 GMT");
+        write("dated");
+        co_return;
+    }
+};
+
 class WaitingHandler : public RequestHandler {
   public:
     explicit WaitingHandler(bool& closed) : closed_(closed) {}
@@ -455,6 +464,40 @@ TEST_CASE("a gzip body gets the weak form of the identity body's ETag", "[web][e
         }
     };
     gale::test::run(body(settings));
+}
+
+TEST_CASE("If-Modified-Since and If-Unmodified-Since against the handler's Last-Modified",
+          "[web][etag]") {
+    auto body = []() -> Task<void> {
+        std::vector<gale::web::Route> extra;
+        extra.push_back(route<DatedHandler>("/dated"));
+        App app({}, std::move(extra));
+        auto status_with = [&app](std::string fields) -> Task<int> {
+            auto response = co_await http_fetch(app.port, "GET", "/dated", std::move(fields));
+            co_return response.status;
+        };
+        const std::string same = "Tue, 02 Jan 2024 03:04:05 GMT";
+        const std::string earlier = "Mon, 01 Jan 2024 00:00:00 GMT";
+        const std::string later = "Wed, 03 Jan 2024 00:00:00 GMT";
+        CHECK(co_await status_with("If-Modified-Since: " + same + "\r\n") == 304);
+        CHECK(co_await status_with("If-Modified-Since: " + later + "\r\n") == 304);
+        CHECK(co_await status_with("If-Modified-Since: " + earlier + "\r\n") == 200);
+        CHECK(co_await status_with("If-Modified-Since: yesterday\r\n") == 200);  // ignored
+        CHECK(co_await status_with("If-Unmodified-Since: " + earlier + "\r\n") == 412);
+        CHECK(co_await status_with("If-Unmodified-Since: " + same + "\r\n") == 200);
+        CHECK(co_await status_with("If-Unmodified-Since: nonsense\r\n") == 200);  // ignored
+        // RFC 9110 §13.2.2: If-None-Match replaces If-Modified-Since, If-Match replaces
+        // If-Unmodified-Since.
+        CHECK(co_await status_with("If-None-Match: \"other\"\r\nIf-Modified-Since: " + same +
+                                   "\r\n") == 200);
+        CHECK(co_await status_with("If-Match: *\r\nIf-Unmodified-Since: " + earlier + "\r\n") ==
+              200);
+        // Without a Last-Modified the dates say nothing.
+        auto hello =
+            co_await http_fetch(app.port, "GET", "/hello", "If-Modified-Since: " + later + "\r\n");
+        CHECK(hello.status == 200);
+    };
+    gale::test::run(body());
 }
 
 TEST_CASE("prepare, early finish and on_finish", "[web][lifecycle]") {

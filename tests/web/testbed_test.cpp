@@ -65,6 +65,22 @@ TEST_CASE("testbed: the endpoints of its contract", "[testbed]") {
         CHECK(json.headers.get_or("content-type", "").rfind("application/json", 0) == 0);
         CHECK(nlohmann::json::parse(json.body) == nlohmann::json{{"message", "Hello, World!"}});
 
+        // The root: a page that says what is served (revalidated by date or tag), an echo for
+        // POST and PUT, 405 with Allow for the rest.
+        auto root = co_await http_fetch(port, "GET", "/");
+        CHECK(root.status == 200);
+        CHECK(root.body.find("/plaintext") != std::string::npos);
+        const std::string modified(root.headers.get_or("last-modified", ""));
+        auto root_again =
+            co_await http_fetch(port, "GET", "/", "If-Modified-Since: " + modified + "\r\n");
+        CHECK(root_again.status == 304);
+        CHECK(root_again.headers.get("etag") == root.headers.get("etag"));
+        auto root_post = co_await http_fetch(port, "POST", "/", "", "posted");
+        CHECK(root_post.body == "posted");
+        auto root_delete = co_await http_fetch(port, "DELETE", "/");
+        CHECK(root_delete.status == 405);
+        CHECK(root_delete.headers.get("allow") == "GET, HEAD, POST, PUT, OPTIONS");
+
         auto echo =
             co_await http_fetch(port, "POST", "/echo", "Content-Type: text/x-test\r\n", "echo me");
         CHECK(echo.body == "echo me");
