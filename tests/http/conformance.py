@@ -66,8 +66,15 @@ SMALL_OPTIONS = ["--header-timeout", "2", "--body-timeout", "2", "--idle-timeout
 
 # Cases on which testbed disagrees with an RFC today: name -> the requirement it misses.
 # They still run; a failure prints XFAIL and does not fail the battery, a pass prints XPASS.
-# Empty: the nineteen the battery found when it was written are fixed.
-EXPECTED_FAILURES = {}
+# The nineteen the battery found when it was written are fixed; these came with the / route.
+EXPECTED_FAILURES = {
+    "root_if_match_star_on_put": "RFC 9110 §13.1.1, §13.2.2: / has a current representation, "
+                                 "so If-Match: * holds and the method is performed",
+    "root_if_match_current_on_put": "RFC 9110 §13.1.1, §13.2.2: If-Match with the current "
+                                    "ETag of / holds and the method is performed",
+    "root_if_none_match_star_on_put": "RFC 9110 §13.1.2: / has a current representation, so "
+                                      "If-None-Match: * is false and a PUT MUST get 412",
+}
 
 
 # --- failures and checks --------------------------------------------------------------------------
@@ -549,6 +556,8 @@ add_rejects([
     ("line_asterisk_with_post", b"POST * HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n"),
     ("line_connect_origin_form", b"CONNECT /plaintext HTTP/1.1\r\nHost: t:80\r\n\r\n"),
     ("line_connect_without_port", b"CONNECT testbed HTTP/1.1\r\nHost: testbed\r\n\r\n"),
+    # RFC 9110 §9.3.6: CONNECT has no default port; "host:" names no tunnel destination.
+    ("line_connect_empty_port", b"CONNECT testbed: HTTP/1.1\r\nHost: testbed:\r\n\r\n"),
     # absolute-form (RFC 9112 §3.2.2): still needs Host in HTTP/1.1 (§3.2), a host
     # (RFC 9110 §4.2.1 MUST reject an empty one) and no userinfo (RFC 9110 §4.2.4).
     ("line_absolute_form_without_host_field", b"GET http://t/plaintext HTTP/1.1\r\n\r\n"),
@@ -891,6 +900,13 @@ def field_repeated_lines_combined():
 
 
 @case
+def field_duplicate_content_type():
+    # Content-Type takes one value (RFC 9110 §8.3); two lines may be refused or one of them
+    # used, but the echo must not come back with two (checked for every response).
+    rejected_or_accepted(post(b"/echo", b"hello", b"Content-Type: text/html"), b"hello")
+
+
+@case
 def field_100_fields():
     accepted(with_field(b"\r\n".join(b"X-H-%d: v" % i for i in range(100))), body=HELLO)
 
@@ -986,6 +1002,7 @@ add_rejects([
     ("cl_negative_zero", with_length(b"-0", b"")),
     ("cl_plus_sign", with_length(b"+5")),
     ("cl_hex", with_length(b"0x5")),
+    ("cl_octal_prefix", with_length(b"0o5")),
     ("cl_decimal_point", with_length(b"5.0")),
     ("cl_internal_space", with_length(b"1 0", b"helloworld")),
     ("cl_underscore", with_length(b"1_0", b"helloworld")),
@@ -1206,6 +1223,8 @@ add_rejects([
     ("te_chunk_size_trailing_space", post_chunked(b"5 \r\nhello\r\n0\r\n\r\n")),
     ("te_chunk_bare_semicolon", post_chunked(b"5;\r\nhello\r\n0\r\n\r\n")),
     ("te_chunk_extension_empty_name", post_chunked(b"5;=b\r\nhello\r\n0\r\n\r\n")),
+    # chunk-ext-name = token (RFC 9112 §7.1.1): "[" is a delimiter, not a tchar.
+    ("te_chunk_extension_name_not_token", post_chunked(b"5;bad[=x\r\nhello\r\n0\r\n\r\n")),
     ("te_chunk_extension_space_in_value", post_chunked(b"5;a=b c\r\nhello\r\n0\r\n\r\n")),
     ("te_chunk_extension_open_quote", post_chunked(b'5;a="open\r\nhello\r\n0\r\n\r\n')),
     ("te_chunk_extension_nul", post_chunked(b"5;a=\x00\r\nhello\r\n0\r\n\r\n")),
@@ -1285,6 +1304,22 @@ def te_half_close_before_last_chunk():
               f"an incomplete chunked body was answered: {response and response.describe()}")
 
 
+@case
+def te_trailer_fields_not_merged():
+    # RFC 9110 §6.5.1-2: a trailer field joins the header section only where its definition
+    # says how; Content-Type, Host and unknown fields never do. The echo keeps the header's
+    # Content-Type, and /headers lists no field that came in the trailer section.
+    response = fetch(post_chunked(chunked(b"hello", trailer=b"Content-Type: text/evil\r\n"),
+                                  b"Content-Type: text/plain"))
+    check(response.body == b"hello" and response.get("Content-Type") == b"text/plain",
+          f"a trailer changed the echo: {response.describe()}")
+    raw = req(b"GET /headers HTTP/1.1", b"Transfer-Encoding: chunked",
+              body=chunked(b"hello", trailer=b"Host: evil.example\r\nX-Trailer: 1\r\n"))
+    values = json.loads(fetch(raw).body)
+    check(values.get("Host") == "testbed" and "X-Trailer" not in values,
+          f"trailer fields merged into the header section: {values}")
+
+
 # --- request smuggling (RFC 9112 §6.1, §6.3, §11.2) -----------------------------------------------
 
 def ambiguous(raw, count_after=1):
@@ -1331,6 +1366,30 @@ def smuggle_te_cl_embedded_request():
 def smuggle_cl_te_identical_lengths():
     ambiguous(req(b"POST /echo HTTP/1.1", b"Content-Length: 5", b"Content-Length: 5",
                   b"Transfer-Encoding: chunked", body=b"0\r\n\r\n"))
+
+
+# Spellings a recipient still reads as chunked (coding names are case-insensitive, OWS is not
+# part of the value, empty list elements are ignored: RFC 9112 §7, RFC 9110 §5.5, §5.6.1) do
+# not escape the rule for Content-Length alongside Transfer-Encoding.
+for name, value in (("smuggle_cl_te_coding_capitalised", b"Chunked"),
+                    ("smuggle_cl_te_leading_empty_element", b", chunked"),
+                    ("smuggle_cl_te_trailing_empty_element", b"chunked,"),
+                    ("smuggle_cl_te_tab_before_coding", b"\tchunked"),
+                    ("smuggle_cl_te_space_after_coding", b"chunked ")):
+    add(name, lambda value=value: ambiguous(req(
+        b"POST /echo HTTP/1.1", b"Content-Length: 5", b"Transfer-Encoding: " + value,
+        body=chunked(b"hello"))))
+
+
+@case
+def smuggle_te_with_invalid_content_length():
+    # Transfer-Encoding overrides a Content-Length, even one that is not 1*DIGIT (RFC 9112
+    # §6.3 items 3 and 5): refused, or read as chunked and closed. Either way the request
+    # after the last chunk is never answered.
+    body = b"0\r\n\r\n" + get(b"/json")
+    for length in (b"+%d" % len(body), b"%dx" % len(body)):
+        ambiguous(req(b"POST /echo HTTP/1.1", b"Content-Length: " + length,
+                      b"Transfer-Encoding: chunked", body=body))
 
 
 def te_obfuscation(line, *codes):
@@ -1482,7 +1541,8 @@ for name, target, fields in (
         ("head_large_gzip", b"/bytes/100000", (b"Accept-Encoding: gzip",)),
         ("head_not_found", b"/nope", ()),
         ("head_redirect", b"/redirect/2", ()),
-        ("head_stream", b"/stream/3", ())):
+        ("head_stream", b"/stream/3", ()),
+        ("head_root", b"/", ())):
     add(name, lambda target=target, fields=fields: head_matches_get(target, *fields))
 
 
@@ -1820,7 +1880,9 @@ for name, line, missing, present in (
         ("method_405_post", b"POST /plaintext", b"post", b"get"),
         ("method_405_get_on_echo", b"GET /echo", b"get", b"post"),
         ("method_405_patch_on_echo", b"PATCH /echo", b"patch", b"put"),
-        ("method_405_put_on_static", b"PUT /static/a.txt", b"put", b"get")):
+        ("method_405_put_on_static", b"PUT /static/a.txt", b"put", b"get"),
+        ("method_405_delete_on_root", b"DELETE /", b"delete", b"post"),
+        ("method_405_trace_on_root", b"TRACE /", b"trace", b"get")):
     add(name, lambda line=line, missing=missing, present=present:
         method_not_allowed(line, missing, present))
 
@@ -1842,6 +1904,13 @@ def method_trace_not_echoed():
 @case
 def method_put_echo():
     accepted(req(b"PUT /echo HTTP/1.1", b"Content-Length: 3", body=b"abc"), body=b"abc")
+
+
+@case
+def method_range_ignored_on_post():
+    # RFC 9110 §14.2: range handling is defined for GET only; Range on POST MUST be ignored.
+    accepted(req(b"POST /echo HTTP/1.1", b"Range: bytes=0-1", b"Content-Length: 5",
+                 body=b"hello"), body=b"hello")
 
 
 # --- limits on the small instance (--max-body 1000, --max-header 2048) ----------------------------
@@ -2389,6 +2458,120 @@ def gzip_strong_etag_differs():
     identity = fetch(get(b"/bytes/5000")).get("ETag")
     check(compressed is None or identity is None or compressed.startswith(b"W/")
           or compressed != identity, f"one strong ETag {compressed} for gzip and identity")
+
+
+# --- the root resource (RFC 9110 §9.3, §13) -------------------------------------------------------
+
+# GET / is a page with an ETag and a Last-Modified (the server's start); POST and PUT echo.
+
+ROOT_CACHE = {}
+
+
+def root_page():
+    """The 200 to GET /, whose validators the conditional cases send back."""
+    if "page" not in ROOT_CACHE:
+        ROOT_CACHE["page"] = fetch(get(b"/"))
+    return ROOT_CACHE["page"]
+
+
+@case
+def root_get():
+    response = accepted(get(b"/"))
+    check(response.body and (response.get("Content-Type") or b"").startswith(b"text/plain"),
+          response.describe())
+    check(re.fullmatch(rb'"[\x21\x23-\x7e\x80-\xff]*"', response.get("ETag") or b""),
+          f"not a strong entity-tag: {response.get('ETag')}")  # RFC 9110 §8.8.3
+    check(IMF_FIXDATE.fullmatch(response.get("Last-Modified") or b""),
+          f"Last-Modified is not an IMF-fixdate: {response.get('Last-Modified')}")
+
+
+@case
+def root_options():
+    # RFC 9110 §9.3.7: a successful OPTIONS SHOULD list the methods in Allow.
+    response = accepted(req(b"OPTIONS / HTTP/1.1"), 204)
+    allowed = set(response.tokens("Allow"))
+    check({b"get", b"head", b"post", b"put", b"options"} <= allowed,
+          f"Allow: {response.get('Allow')}")
+
+
+@case
+def root_post_and_put_echo():
+    accepted(post(b"/", b"hello"), body=b"hello")
+    accepted(post_chunked(chunked(b"hel", b"lo"), target=b"/"), body=b"hello")
+    accepted(req(b"PUT / HTTP/1.1", b"Content-Length: 3", body=b"abc"), body=b"abc")
+
+
+def root_conditional(method, fields, *statuses):
+    """A conditional request to /: one of `statuses`; a 304 keeps the 200's ETag and Vary
+    (RFC 9110 §15.4.5), a 200 to GET is the page itself."""
+    body = b"hello" if method in (b"POST", b"PUT") else b""
+    raw = req(method + b" / HTTP/1.1", *fields(),
+              *((b"Content-Length: 5",) if body else ()), body=body)
+    response = fetch(raw, method=method.decode())
+    expect_status(response, *statuses)
+    page = root_page()
+    if response.status == 304:
+        for name in ("ETag", "Vary"):
+            check(response.get(name) == page.get(name),
+                  f"{name} {response.get(name)} differs from the 200's {page.get(name)}")
+    elif response.status == 200:
+        check(response.body == (body or page.body), response.describe())
+
+
+def etag():
+    return root_page().get("ETag")
+
+
+def modified():
+    return root_page().get("Last-Modified")
+
+
+for name, method, fields, statuses in (
+        # RFC 9110 §13.1.2: If-None-Match compares weakly, "*" matches a current representation,
+        # and an unquoted tag is no entity-tag at all (§8.8.3), so it matches nothing.
+        ("root_if_none_match", b"GET", lambda: (b"If-None-Match: " + etag(),), (304,)),
+        ("root_if_none_match_weak", b"GET", lambda: (b"If-None-Match: W/" + etag(),), (304,)),
+        ("root_if_none_match_star", b"GET", lambda: (b"If-None-Match: *",), (304,)),
+        ("root_if_none_match_other", b"GET", lambda: (b'If-None-Match: "other"',), (200,)),
+        ("root_if_none_match_unquoted", b"GET",
+         lambda: (b"If-None-Match: " + etag().strip(b'"'),), (200,)),
+        ("root_if_none_match_on_head", b"HEAD", lambda: (b"If-None-Match: " + etag(),), (304,)),
+        # RFC 9110 §13.1.3: not modified since a date at or after Last-Modified...
+        ("root_if_modified_since_equal", b"GET",
+         lambda: (b"If-Modified-Since: " + modified(),), (304,)),
+        ("root_if_modified_since_earlier", b"GET",
+         lambda: (b"If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT",), (200,)),
+        ("root_if_modified_since_on_head", b"HEAD",
+         lambda: (b"If-Modified-Since: " + modified(),), (304,)),
+        # ... a date later than the server's clock compares like any other under RFC 9110
+        # (304), where RFC 2616 §14.25 called it invalid (200): both are seen in the field.
+        ("root_if_modified_since_future", b"GET",
+         lambda: (b"If-Modified-Since: Thu, 01 Jan 2099 00:00:00 GMT",), (200, 304)),
+        # ... and it MUST be ignored when it is no HTTP-date, lists two, comes with
+        # If-None-Match, or is sent with a method other than GET and HEAD.
+        ("root_if_modified_since_invalid", b"GET",
+         lambda: (b"If-Modified-Since: not-a-date",), (200,)),
+        ("root_if_modified_since_two_dates", b"GET",
+         lambda: (b"If-Modified-Since: " + modified() + b", " + modified(),), (200,)),
+        ("root_if_none_match_before_if_modified_since", b"GET",
+         lambda: (b"If-None-Match: " + etag(),
+                  b"If-Modified-Since: Thu, 01 Jan 1970 00:00:00 GMT"), (304,)),
+        ("root_if_none_match_other_ignores_if_modified_since", b"GET",
+         lambda: (b'If-None-Match: "other"', b"If-Modified-Since: " + modified()), (200,)),
+        ("root_if_modified_since_ignored_on_post", b"POST",
+         lambda: (b"If-Modified-Since: " + modified(),), (200,)),
+        # RFC 9110 §13.1.4: modified after the date given: 412.
+        ("root_if_unmodified_since_earlier", b"GET",
+         lambda: (b"If-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT",), (412,)),
+        # RFC 9110 §13.1.1, §13.1.2: / has a current representation, so on PUT If-Match: *
+        # or its ETag holds (the method proceeds), another tag fails (412), and
+        # If-None-Match: * fails: for methods other than GET and HEAD that MUST be a 412.
+        ("root_if_match_star_on_put", b"PUT", lambda: (b"If-Match: *",), (200,)),
+        ("root_if_match_current_on_put", b"PUT", lambda: (b"If-Match: " + etag(),), (200,)),
+        ("root_if_match_other_on_put", b"PUT", lambda: (b'If-Match: "other"',), (412,)),
+        ("root_if_none_match_star_on_put", b"PUT", lambda: (b"If-None-Match: *",), (412,))):
+    add(name, lambda method=method, fields=fields, statuses=statuses:
+        root_conditional(method, fields, *statuses))
 
 
 # --- application endpoints ------------------------------------------------------------------------
