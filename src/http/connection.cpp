@@ -207,6 +207,7 @@ void Connection::adopt_head(std::string_view buffered) {
 void Connection::prepare_request() {
     const HTTPServerOptions& options = state_->options;
     body_read_ = 0;
+    body_wait_ = {};
     max_body_size_ = options.max_body_size;
     body_remaining_ =
         request_.head.framing == BodyFraming::content_length ? request_.head.content_length : 0;
@@ -395,7 +396,12 @@ Task<void> Connection::send_error(int status, std::string reason) {
 void Connection::send_continue_if_expected() {
     if (request_.head.expect_continue && !continue_sent_ && !head_sent_) {
         continue_sent_ = true;
-        (void)stream_.write(std::string_view("HTTP/1.1 100 Continue\r\n\r\n"));
+        // A client that did not wait has sent the body already: no 100 for it (RFC 9110
+        // §10.1.1 lets the server omit it then), which also keeps the first status line the
+        // final answer for clients that read only one.
+        if (stream_.buffered().empty()) {
+            (void)stream_.write(std::string_view("HTTP/1.1 100 Continue\r\n\r\n"));
+        }
     }
 }
 
@@ -442,12 +448,31 @@ Task<std::string> Connection::read_body_piece(std::size_t max_bytes) {
             }
         }
         set_deadline(state_->options.body_timeout);
+        const IOLoop::TimePoint waiting_since = IOLoop::Clock::now();
         if (!co_await stream_.wait_for_data()) {
             close_after_ = true;
             throw StreamClosedError("the client closed the connection in the middle of the body");
         }
+        body_wait_ += IOLoop::Clock::now() - waiting_since;
+        check_body_rate();
     }
     co_return std::string();
+}
+
+// A body that keeps arriving, but slower than the minimum rate, holds a connection as long
+// as it likes without ever stalling: cut off, once the grace period of waiting is over.
+void Connection::check_body_rate() {
+    const HTTPServerOptions& options = state_->options;
+    if (options.min_body_rate == 0 || body_wait_ <= options.min_body_rate_grace) {
+        return;
+    }
+    const double seconds = std::chrono::duration<double>(body_wait_).count();
+    if (static_cast<double>(body_read_ + stream_.buffered().size()) <
+        seconds * static_cast<double>(options.min_body_rate)) {
+        close_after_ = true;
+        throw HTTPError(408, "request body arriving slower than " +
+                                 std::to_string(options.min_body_rate) + " bytes/s");
+    }
 }
 
 Task<std::string> Connection::read_body_chunk(std::size_t max_bytes) {

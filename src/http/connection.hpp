@@ -130,6 +130,7 @@ class Connection {
     void remove_representation_fields() noexcept;
     bool can_skip_unread_body() const noexcept;
     std::optional<std::uint64_t> declared_content_length() const noexcept;
+    void check_body_rate();
     void decide_compression();
     void weaken_etag();
     bool sends_body() const noexcept;
@@ -149,6 +150,7 @@ class Connection {
     // Its body.
     std::uint64_t body_remaining_ = 0;
     std::uint64_t body_read_ = 0;
+    IOLoop::Duration body_wait_{};  // time spent waiting for this body's bytes
     std::uint64_t max_body_size_ = 0;
     bool body_done_ = true;
     bool continue_sent_ = false;

@@ -761,6 +761,12 @@ bool RequestParser::apply_semantics() {
         fail(400, "invalid Host header");
         return false;
     }
+    // An empty Host is for URIs without an authority, and an http URI with an empty host is
+    // invalid (RFC 9110 §4.2.1): refused unless an absolute-form target names the host.
+    if (hosts == 1 && host.empty() && head_.authority.empty()) {
+        fail(400, "empty Host header");
+        return false;
+    }
     if (head_.authority.empty()) {
         head_.authority = host;
     }

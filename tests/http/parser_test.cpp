@@ -154,8 +154,12 @@ TEST_CASE("Host rules", "[http][parser][bad]") {
     CHECK(error_of("GET / HTTP/1.1\r\nHost: a b\r\n\r\n") == 400);
     CHECK(error_of("GET / HTTP/1.1\r\nHost: a/b\r\n\r\n") == 400);
     CHECK(error_of("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n") == 0);
-    CHECK(error_of("GET / HTTP/1.1\r\nHost:\r\n\r\n") == 0);  // allowed empty (RFC 9112 §3.2)
-    CHECK(error_of("GET / HTTP/1.0\r\n\r\n") == 0);           // optional in 1.0
+    // Empty: for a URI without an authority, which an http URI never is (RFC 9110 §4.2.1),
+    // unless the absolute-form target gives one.
+    CHECK(error_of("GET / HTTP/1.1\r\nHost:\r\n\r\n") == 400);
+    CHECK(error_of("GET / HTTP/1.0\r\nHost: \r\n\r\n") == 400);
+    CHECK(error_of("GET http://a/ HTTP/1.1\r\nHost:\r\n\r\n") == 0);
+    CHECK(error_of("GET / HTTP/1.0\r\n\r\n") == 0);  // optional in 1.0
 }
 
 TEST_CASE("a Host value must be uri-host with an optional port of digits", "[http][parser][bad]") {

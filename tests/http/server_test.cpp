@@ -315,6 +315,14 @@ TEST_CASE("request bodies: Content-Length, chunked and 100-continue", "[http][se
         std::string final_response = co_await read_response(stream);
         CHECK(status_line(final_response) == "HTTP/1.1 200 OK");
         CHECK(final_response.substr(final_response.size() - 4) == "data");
+
+        // A body sent with the head needs no 100 (RFC 9110 §10.1.1): the answer comes first.
+        std::string eager = co_await exchange(
+            server.port,
+            "PUT /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: "
+            "4\r\nConnection: close\r\n\r\ndata");
+        CHECK(status_line(eager) == "HTTP/1.1 200 OK");
+        CHECK(eager.substr(eager.size() - 4) == "data");
     };
     gale::test::run(body());
 }
@@ -492,6 +500,40 @@ TEST_CASE("slow and idle clients are cut off", "[http][server][timeout]") {
         gale::IOStream idle = co_await connect(server.port);
         std::string nothing = co_await gale::with_timeout(10s, idle.read_until_close());
         CHECK(nothing.empty());
+    };
+    gale::test::run(body(options));
+}
+
+TEST_CASE("a body that trickles in below the minimum rate is cut off", "[http][server][timeout]") {
+    gale::http::HTTPServerOptions options;
+    options.min_body_rate = 100;  // bytes per second, after
+    options.min_body_rate_grace = 1s;
+    auto body = [](gale::http::HTTPServerOptions server_options) -> gale::Task<void> {
+        Server server(server_options);
+        auto started = gale::IOLoop::Clock::now();
+        gale::IOStream slow = co_await connect(server.port);
+        co_await slow.write("PUT /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n");
+        // A byte every 100 ms never stalls the body, so body_timeout alone would not help.
+        std::string head;
+        for (int sent = 0; sent < 50 && head.empty(); ++sent) {
+            co_await slow.write("x");
+            try {
+                head = co_await gale::with_timeout(100ms, slow.read_until("\r\n\r\n"));
+            } catch (const gale::TimeoutError&) {
+            }
+        }
+        CHECK(status_line(head) == "HTTP/1.1 408 Request Timeout");
+        CHECK(head.find("\r\nConnection: close\r\n") != std::string::npos);
+        const auto elapsed = gale::IOLoop::Clock::now() - started;
+        CHECK(elapsed >= 1s);  // the grace period
+        CHECK(elapsed < 4s);
+
+        // A body that arrives at once is never judged, however long the handler takes.
+        std::string fast =
+            co_await exchange(server.port,
+                              "PUT /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nConnection: "
+                              "close\r\n\r\nabc");
+        CHECK(status_line(fast) == "HTTP/1.1 200 OK");
     };
     gale::test::run(body(options));
 }

@@ -17,7 +17,8 @@
 /// 501, 505) and the connection is closed; a handler's exception becomes a 500. Timeouts: a
 /// request head must arrive within `header_timeout` of its first byte (slow clients are cut
 /// off with 408), an idle keep-alive connection is closed after `idle_timeout`, a body that
-/// stalls for `body_timeout` ends the connection.
+/// stalls for `body_timeout` ends the connection, and so does one that trickles in slower
+/// than `min_body_rate` (the slow-POST form of slowloris).
 ///
 /// The handler runs in a cancellation scope that is cancelled when the client disconnects, so
 /// a long-polling handler waiting on a Condition learns at once.
@@ -45,6 +46,11 @@ struct HTTPServerOptions {
     IOLoop::Duration header_timeout = std::chrono::seconds(10);
     IOLoop::Duration idle_timeout = std::chrono::seconds(30);
     IOLoop::Duration body_timeout = std::chrono::seconds(60);
+    /// Bytes per second a body must average over the time spent waiting for it, once that
+    /// time passes `min_body_rate_grace` (time the handler spends not reading does not
+    /// count); slower gets 408 and a close. 0: no minimum. Kestrel's defaults.
+    std::uint64_t min_body_rate = 240;
+    IOLoop::Duration min_body_rate_grace = std::chrono::seconds(5);
     /// Keep connections open between requests (false: `Connection: close` on every response).
     bool keep_alive = true;
     /// Take the client's address and scheme from X-Real-IP / X-Forwarded-For / X-Scheme /
