@@ -75,11 +75,15 @@ class EchoHandler : public RequestHandler {
     // status can follow a started one).
     static constexpr std::size_t held_body_limit = 1024 * 1024;
 
-    Task<void> echo() {
-        // The echo has no current representation, so no If-Match can hold (RFC 9110 §13.1.1).
+    // /echo has no current representation, so no If-Match can hold (RFC 9110 §13.1.1).
+    virtual void check_preconditions() {
         if (request().headers().contains("if-match")) {
             throw gale::http::HTTPError(412, "/echo has no current representation");
         }
+    }
+
+    Task<void> echo() {
+        check_preconditions();
         set_header("Content-Type",
                    request().headers().get_or("content-type", "application/octet-stream"));
         if (auto length = request().content_length()) {
@@ -101,15 +105,39 @@ class EchoHandler : public RequestHandler {
     }
 };
 
+// Whether an If-Match or If-None-Match value names `etag` or is "*" (RFC 9110 §13.1.1-2):
+// with `weak`, W/ prefixes are ignored.
+bool lists_entity_tag(std::string_view list, std::string_view etag, bool weak) {
+    auto strip = [weak](std::string_view tag) {
+        return weak && tag.starts_with("W/") ? tag.substr(2) : tag;
+    };
+    while (!list.empty()) {
+        std::size_t comma = list.find(',');
+        std::string_view member = list.substr(0, comma);
+        member.remove_prefix(std::min(member.find_first_not_of(" \t"), member.size()));
+        member = member.substr(0, member.find_last_not_of(" \t") + 1);
+        // Strong comparison: a weak tag never matches (RFC 9110 §8.8.3.2).
+        const bool comparable = weak || !member.starts_with("W/");
+        if (member == "*" || (comparable && strip(member) == strip(etag))) {
+            return true;
+        }
+        list.remove_prefix(comma == std::string_view::npos ? list.size() : comma + 1);
+    }
+    return false;
+}
+
 // GET / describes the server; POST and PUT echo like /echo, so that probes aimed at the root
 // find a resource with a body to send. The page never changes while the process runs, so its
-// Last-Modified is the start time (If-Modified-Since and the automatic ETag give 304s).
+// Last-Modified is the start time and its ETag names that start: both give 304s, and a PUT or
+// POST is judged against them (If-Match needs the tag or "*", If-None-Match refuses them).
 class RootHandler : public EchoHandler {
   public:
-    explicit RootHandler(std::string started) : started_(std::move(started)) {}
+    RootHandler(std::string started, std::string etag)
+        : started_(std::move(started)), etag_(std::move(etag)) {}
     Task<void> get() override {
         set_header("Content-Type", "text/plain; charset=utf-8");
         set_header("Last-Modified", started_);
+        set_header("ETag", etag_);
         write(
             "testbed: GET /plaintext, /json, /headers, /status/{code}, /redirect/{n}, "
             "/delay/{ms}, /stream/{n}, /bytes/{n}, /static/<path>, /cookies, /form, /sse; "
@@ -118,7 +146,18 @@ class RootHandler : public EchoHandler {
     }
 
   private:
+    void check_preconditions() override {
+        const gale::http::HeaderFields& headers = request().headers();
+        auto if_match = headers.get("if-match");
+        auto if_none_match = headers.get("if-none-match");
+        if ((if_match && !lists_entity_tag(*if_match, etag_, false)) ||
+            (if_none_match && lists_entity_tag(*if_none_match, etag_, true))) {
+            throw gale::http::HTTPError(412);
+        }
+    }
+
     std::string started_;
+    std::string etag_;
 };
 
 class HeadersHandler : public RequestHandler {
@@ -443,15 +482,18 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     try {
         gale::web::serve(
-            [&settings, ws_max_message,
-             started = gale::http::format_http_date(std::time(nullptr))] {
+            [&settings, ws_max_message, started = std::time(nullptr)] {
                 using gale::web::route;
                 // One relay per thread, owned by the routes and so by the thread's Application.
                 auto relay = std::make_shared<gale::websocket::Broadcaster>();
                 return std::make_unique<gale::web::Application>(
                     std::vector<gale::web::Route>{
-                        route<RootHandler>(
-                            "/", [started] { return std::make_unique<RootHandler>(started); }),
+                        route<RootHandler>("/",
+                                           [started] {
+                                               return std::make_unique<RootHandler>(
+                                                   gale::http::format_http_date(started),
+                                                   "\"started-" + std::to_string(started) + "\"");
+                                           }),
                         route<PlaintextHandler>("/plaintext"),
                         route<JsonHandler>("/json"),
                         route<EchoHandler>("/echo"),

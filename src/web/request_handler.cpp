@@ -513,7 +513,8 @@ Task<void> RequestHandler::flush() {
     return response().flush();
 }
 
-// The automatic ETag of a small GET or HEAD response, and the preconditions in RFC 9110
+// The automatic ETag of a small GET or HEAD response (unless the handler set its own), and the
+// preconditions in RFC 9110
 // §13.2.2's order: If-Match (412 unless it names this body, strong comparison), or else
 // If-Unmodified-Since; then If-None-Match (304 when it names this body, weak comparison), or
 // else If-Modified-Since. The dates are compared with a Last-Modified the handler set. The
@@ -522,13 +523,19 @@ void RequestHandler::apply_etag() {
     const ApplicationSettings& settings = application_->settings();
     std::string_view method = request_->method();
     http::HTTPResponse& answer = response();
-    if (streamed_ || answer.status() != 200 || (method != "GET" && method != "HEAD") ||
-        answer.buffered_size() > settings.etag_max_body_size || settings.etag_max_body_size == 0 ||
-        answer.headers().contains("etag")) {
+    if (streamed_ || answer.status() != 200 || (method != "GET" && method != "HEAD")) {
         return;
     }
-    std::string etag = content_etag(answer.buffered_body());
-    answer.headers().add("ETag", etag);  // none yet: checked above
+    std::string etag;
+    if (auto own = answer.headers().get("etag")) {
+        etag = *own;  // the handler's own tag: the preconditions use it
+    } else if (settings.etag_max_body_size != 0 &&
+               answer.buffered_size() <= settings.etag_max_body_size) {
+        etag = content_etag(answer.buffered_body());
+        answer.headers().add("ETag", etag);
+    } else {
+        return;
+    }
     const http::HeaderFields& conditions = request_->headers();
     auto if_match = conditions.get("if-match");
     if (if_match ? !detail::etag_list_matches(*if_match, etag, detail::EtagComparison::strong)

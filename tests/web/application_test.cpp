@@ -153,6 +153,15 @@ class DatedHandler : public RequestHandler {
     }
 };
 
+class TaggedHandler : public RequestHandler {
+  public:
+    Task<void> get() override {
+        set_header("ETag", "\"v1\"");
+        write(std::string(2 << 20, 't'));  // over etag_max_body_size: its own tag still counts
+        co_return;
+    }
+};
+
 class WaitingHandler : public RequestHandler {
   public:
     explicit WaitingHandler(bool& closed) : closed_(closed) {}
@@ -471,6 +480,7 @@ TEST_CASE("If-Modified-Since and If-Unmodified-Since against the handler's Last-
     auto body = []() -> Task<void> {
         std::vector<gale::web::Route> extra;
         extra.push_back(route<DatedHandler>("/dated"));
+        extra.push_back(route<TaggedHandler>("/tagged"));
         App app({}, std::move(extra));
         auto status_with = [&app](std::string fields) -> Task<int> {
             auto response = co_await http_fetch(app.port, "GET", "/dated", std::move(fields));
@@ -492,6 +502,14 @@ TEST_CASE("If-Modified-Since and If-Unmodified-Since against the handler's Last-
                                    "\r\n") == 200);
         CHECK(co_await status_with("If-Match: *\r\nIf-Unmodified-Since: " + earlier + "\r\n") ==
               200);
+        // A handler's own ETag is what the conditions compare, whatever the body's size.
+        auto tagged = co_await http_fetch(app.port, "GET", "/tagged", "If-None-Match: \"v1\"\r\n");
+        CHECK(tagged.status == 304);
+        CHECK(tagged.headers.get("etag") == "\"v1\"");
+        auto stale = co_await http_fetch(app.port, "GET", "/tagged", "If-Match: \"v0\"\r\n");
+        CHECK(stale.status == 412);
+        auto fresh = co_await http_fetch(app.port, "GET", "/tagged", "If-Match: \"v1\"\r\n");
+        CHECK(fresh.status == 200);
         // Without a Last-Modified the dates say nothing.
         auto hello =
             co_await http_fetch(app.port, "GET", "/hello", "If-Modified-Since: " + later + "\r\n");
