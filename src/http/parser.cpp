@@ -546,7 +546,9 @@ void RequestParser::reset() noexcept {
 // no method we know is longer than this, and the target is not to blame (RFC 9112 §3).
 ParseStatus RequestParser::fail_long_request_line(std::string_view line) {
     constexpr std::size_t longest_method = 32;
-    if (line.substr(0, longest_method + 1).find(' ') == std::string_view::npos) {
+    // No further than the limit: the outcome must not depend on how much has arrived.
+    const std::size_t looked_at = std::min(longest_method + 1, limits_.max_request_line);
+    if (line.substr(0, looked_at).find(' ') == std::string_view::npos) {
         return fail(400, "request method too long");
     }
     return fail(414,
