@@ -170,6 +170,24 @@ bool are_chunk_extensions(std::string_view text) noexcept {
     }
 }
 
+// Whether every "%" in `text` starts a pct-encoded octet (RFC 3986 §2.1); with
+// `refuse_line_breaks`, also that none of them encodes NUL, CR or LF.
+bool has_valid_escapes(std::string_view text, bool refuse_line_breaks) noexcept {
+    for (std::size_t percent = text.find('%'); percent != std::string_view::npos;
+         percent = text.find('%', percent + 1)) {
+        if (text.size() - percent < 3 || !is_hex_digit(text[percent + 1]) ||
+            !is_hex_digit(text[percent + 2])) {
+            return false;
+        }
+        const std::string_view octet = text.substr(percent + 1, 2);
+        if (refuse_line_breaks && (octet == "00" || equals_ignoring_case(octet, "0a") ||
+                                   equals_ignoring_case(octet, "0d"))) {
+            return false;
+        }
+    }
+    return true;
+}
+
 // uri-host [":" port] (RFC 3986 §3.2.2-3.2.3, no userinfo): an IP literal in brackets or a
 // reg-name (which covers IPv4 addresses), then an optional port made of digits.
 bool is_valid_authority(std::string_view authority) noexcept {
@@ -190,40 +208,15 @@ bool is_valid_authority(std::string_view authority) noexcept {
         host = authority.substr(0, colon);
         port = authority.substr(colon);
     }
-    if (!all_of(host, reg_name_table) || !all_of(port.substr(port.empty() ? 0 : 1), digit_table)) {
-        return false;
-    }
-    // Every "%" starts a pct-encoded octet.
-    for (std::size_t percent = host.find('%'); percent != std::string_view::npos;
-         percent = host.find('%', percent + 1)) {
-        if (host.size() - percent < 3 || !is_hex_digit(host[percent + 1]) ||
-            !is_hex_digit(host[percent + 2])) {
-            return false;
-        }
-    }
-    return true;
+    return all_of(host, reg_name_table) && all_of(port.substr(port.empty() ? 0 : 1), digit_table) &&
+           has_valid_escapes(host, false);
 }
 
-// A request path: URI path characters only, every "%" starting a pct-encoded octet, and none
-// of those octets NUL, CR or LF, which have no business in a path and, decoded, truncate it or
-// split a line wherever it is passed on (RFC 3986 §2.1, §3.3).
+// A request path: URI path characters only, and escapes that are neither malformed nor NUL,
+// CR or LF, which have no business in a path and, decoded, truncate it or split a line
+// wherever it is passed on (RFC 3986 §2.1, §3.3).
 bool is_valid_path(std::string_view path) noexcept {
-    if (!all_of(path, path_table)) {
-        return false;
-    }
-    for (std::size_t percent = path.find('%'); percent != std::string_view::npos;
-         percent = path.find('%', percent + 1)) {
-        if (path.size() - percent < 3 || !is_hex_digit(path[percent + 1]) ||
-            !is_hex_digit(path[percent + 2])) {
-            return false;
-        }
-        const std::string_view octet = path.substr(percent + 1, 2);
-        if (octet == "00" || equals_ignoring_case(octet, "0a") ||
-            equals_ignoring_case(octet, "0d")) {
-            return false;
-        }
-    }
-    return true;
+    return all_of(path, path_table) && has_valid_escapes(path, true);
 }
 
 // Calls `visit` for each non-empty element of a comma-separated list.
