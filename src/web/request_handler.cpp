@@ -514,11 +514,10 @@ Task<void> RequestHandler::flush() {
 }
 
 // The automatic ETag of a small GET or HEAD response (unless the handler set its own), and the
-// preconditions in RFC 9110
-// §13.2.2's order: If-Match (412 unless it names this body, strong comparison), or else
-// If-Unmodified-Since; then If-None-Match (304 when it names this body, weak comparison), or
-// else If-Modified-Since. The dates are compared with a Last-Modified the handler set. The
-// method has run already, which for GET and HEAD changes nothing.
+// preconditions in RFC 9110 §13.2.2's order: If-Match (412 unless it names this body, strong
+// comparison), or else If-Unmodified-Since; then If-None-Match (304 when it names this body,
+// weak comparison), or else If-Modified-Since. The dates are compared with a Last-Modified the
+// handler set. The method has run already, which for GET and HEAD changes nothing.
 void RequestHandler::apply_etag() {
     const ApplicationSettings& settings = application_->settings();
     std::string_view method = request_->method();
