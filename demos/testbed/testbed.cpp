@@ -19,6 +19,7 @@
 #include <gale/http/date.hpp>
 #include <gale/web/application.hpp>
 #include <gale/web/escape.hpp>
+#include <gale/web/etag.hpp>
 #include <gale/web/event_source.hpp>
 #include <gale/web/signed_value.hpp>
 #include <gale/web/websocket_handler.hpp>
@@ -105,27 +106,6 @@ class EchoHandler : public RequestHandler {
     }
 };
 
-// Whether an If-Match or If-None-Match value names `etag` or is "*" (RFC 9110 §13.1.1-2):
-// with `weak`, W/ prefixes are ignored.
-bool lists_entity_tag(std::string_view list, std::string_view etag, bool weak) {
-    auto strip = [weak](std::string_view tag) {
-        return weak && tag.starts_with("W/") ? tag.substr(2) : tag;
-    };
-    while (!list.empty()) {
-        std::size_t comma = list.find(',');
-        std::string_view member = list.substr(0, comma);
-        member.remove_prefix(std::min(member.find_first_not_of(" \t"), member.size()));
-        member = member.substr(0, member.find_last_not_of(" \t") + 1);
-        // Strong comparison: a weak tag never matches (RFC 9110 §8.8.3.2).
-        const bool comparable = weak || !member.starts_with("W/");
-        if (member == "*" || (comparable && strip(member) == strip(etag))) {
-            return true;
-        }
-        list.remove_prefix(comma == std::string_view::npos ? list.size() : comma + 1);
-    }
-    return false;
-}
-
 // GET / describes the server; POST and PUT echo like /echo, so that probes aimed at the root
 // find a resource with a body to send. The page never changes while the process runs, so its
 // Last-Modified is the start time and its ETag names that start: both give 304s, and a PUT or
@@ -150,8 +130,10 @@ class RootHandler : public EchoHandler {
         const gale::http::HeaderFields& headers = request().headers();
         auto if_match = headers.get("if-match");
         auto if_none_match = headers.get("if-none-match");
-        if ((if_match && !lists_entity_tag(*if_match, etag_, false)) ||
-            (if_none_match && lists_entity_tag(*if_none_match, etag_, true))) {
+        using gale::web::EtagComparison;
+        if ((if_match && !gale::web::etag_list_matches(*if_match, etag_, EtagComparison::strong)) ||
+            (if_none_match &&
+             gale::web::etag_list_matches(*if_none_match, etag_, EtagComparison::weak))) {
             throw gale::http::HTTPError(412);
         }
     }

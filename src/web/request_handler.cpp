@@ -1,5 +1,6 @@
 #include <gale/web/application.hpp>
 #include <gale/web/escape.hpp>
+#include <gale/web/etag.hpp>
 #include <gale/web/input_error.hpp>
 #include <gale/web/multipart.hpp>
 #include <gale/web/request_handler.hpp>
@@ -13,7 +14,6 @@
 #include <gale/ioloop/detail/frame_allocator.hpp>
 #include <gale/ioloop/log.hpp>
 
-#include "web/etag_internal.hpp"
 #include "web/hash_internal.hpp"
 #include "web/json_writer_internal.hpp"
 
@@ -537,16 +537,15 @@ void RequestHandler::apply_etag() {
     }
     const http::HeaderFields& conditions = request_->headers();
     auto if_match = conditions.get("if-match");
-    if (if_match ? !detail::etag_list_matches(*if_match, etag, detail::EtagComparison::strong)
+    if (if_match ? !etag_list_matches(*if_match, etag, EtagComparison::strong)
                  : modified_after(conditions, "if-unmodified-since", answer).value_or(false)) {
         answer.set_status(412);
         answer.clear_body();
         return;
     }
     auto if_none_match = conditions.get("if-none-match");
-    if (if_none_match
-            ? detail::etag_list_matches(*if_none_match, etag, detail::EtagComparison::weak)
-            : !modified_after(conditions, "if-modified-since", answer).value_or(true)) {
+    if (if_none_match ? etag_list_matches(*if_none_match, etag, EtagComparison::weak)
+                      : !modified_after(conditions, "if-modified-since", answer).value_or(true)) {
         answer.set_status(304);
         answer.clear_body();
     }

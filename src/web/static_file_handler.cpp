@@ -1,11 +1,10 @@
 #include <gale/web/application.hpp>
+#include <gale/web/etag.hpp>
 #include <gale/web/mime_types.hpp>
 #include <gale/web/static_file_handler.hpp>
 
 #include <gale/http/date.hpp>
 #include <gale/ioloop/executor.hpp>
-
-#include "web/etag_internal.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -184,7 +183,7 @@ Task<void> StaticFileHandler::serve(bool include_body) {
     // Preconditions, in the order of RFC 9110 §13.2.2.
     const http::HeaderFields& headers = request().headers();
     if (auto if_match = headers.get("if-match")) {
-        if (!detail::etag_list_matches(*if_match, etag, detail::EtagComparison::strong)) {
+        if (!etag_list_matches(*if_match, etag, EtagComparison::strong)) {
             throw http::HTTPError(412, "If-Match: the file has changed");
         }
     } else if (auto if_unmodified_since = headers.get("if-unmodified-since")) {
@@ -194,7 +193,7 @@ Task<void> StaticFileHandler::serve(bool include_body) {
         }
     }
     if (auto if_none_match = headers.get("if-none-match")) {
-        if (detail::etag_list_matches(*if_none_match, etag, detail::EtagComparison::weak)) {
+        if (etag_list_matches(*if_none_match, etag, EtagComparison::weak)) {
             set_status(304);
             co_return;
         }

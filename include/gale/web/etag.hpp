@@ -1,10 +1,12 @@
 #pragma once
-// Entity-tag comparison for conditional requests (RFC 9110 §8.8.3.2, §13.1), shared by
-// RequestHandler's automatic ETags and StaticFileHandler.
+/// Entity-tag comparison for conditional requests (RFC 9110 §8.8.3.2, §13.1): what
+/// RequestHandler's automatic ETags and StaticFileHandler use, and what a handler judging
+/// If-Match / If-None-Match for its own PUT or POST calls.
 
+#include <cstddef>
 #include <string_view>
 
-namespace gale::web::detail {
+namespace gale::web {
 
 /// Strong comparison (If-Match, If-Range) needs both tags strong and equal; weak comparison
 /// (If-None-Match) ignores the W/ prefixes.
@@ -37,4 +39,4 @@ inline bool etag_list_matches(std::string_view list, std::string_view etag,
     return false;
 }
 
-}  // namespace gale::web::detail
+}  // namespace gale::web
