@@ -701,12 +701,19 @@ struct FramingFields {
     bool connection = false;
     bool upgrade = false;
     bool expect = false;
+    bool preconditions = false;
 };
+
+// If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since, If-Range (RFC 9110 §13.1).
+bool is_precondition_name(std::string_view name) noexcept {
+    return name.size() > 3 && (name[0] | 0x20) == 'i' && (name[1] | 0x20) == 'f' && name[2] == '-';
+}
 
 FramingFields find_framing_fields(const HeaderFields& fields) noexcept {
     FramingFields found;
     for (const HeaderField& field : fields) {
         std::string_view name = field.name;
+        found.preconditions = found.preconditions || is_precondition_name(name);
         switch (name.size()) {
             case 4:
                 if (equals_ignoring_case(name, "host") && found.hosts++ == 0) {
@@ -765,6 +772,7 @@ bool RequestParser::apply_semantics() {
     if (head_.authority.empty()) {
         head_.authority = host;
     }
+    head_.preconditions = found.preconditions;
 
     std::optional<std::uint64_t> content_length;
     if (found.content_length && !parse_content_length(fields, content_length)) {

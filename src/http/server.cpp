@@ -50,6 +50,9 @@ const SocketAddress& HTTPRequest::peer_address() const noexcept {
 bool HTTPRequest::keep_alive() const noexcept {
     return head().keep_alive;
 }
+bool HTTPRequest::has_preconditions() const noexcept {
+    return head().preconditions;
+}
 
 std::optional<std::uint64_t> HTTPRequest::content_length() const noexcept {
     const RequestHead& request_head = head();

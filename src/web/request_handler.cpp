@@ -535,6 +535,9 @@ void RequestHandler::apply_etag() {
     } else {
         return;
     }
+    if (!request_->has_preconditions()) {
+        return;  // most requests: nothing to compare the tag with
+    }
     const http::HeaderFields& conditions = request_->headers();
     auto if_match = conditions.get("if-match");
     if (if_match ? !etag_list_matches(*if_match, etag, EtagComparison::strong)

@@ -346,6 +346,24 @@ TEST_CASE("keep-alive, Expect and Upgrade", "[http][parser]") {
     CHECK(parser.head().upgrade);
 }
 
+TEST_CASE("precondition fields are flagged while parsing", "[http][parser]") {
+    RequestParser parser;
+    auto flagged = [&parser](std::string_view fields) {
+        parser.reset();
+        std::string request = "GET / HTTP/1.1\r\nHost: a\r\n" + std::string(fields) + "\r\n";
+        REQUIRE(parser.parse(request) == ParseStatus::complete);
+        return parser.head().preconditions;
+    };
+    CHECK_FALSE(flagged(""));
+    CHECK_FALSE(flagged("Iffy: 1\r\nIf: 2\r\nX-If-Match: 3\r\n"));
+    for (std::string_view name :
+         {"If-Match", "if-none-match", "IF-MODIFIED-SINCE", "If-Unmodified-Since", "If-Range"}) {
+        CAPTURE(name);
+        CHECK(flagged(std::string(name) + ": \"a\"\r\n"));
+        CHECK(flagged("Accept: */*\r\n" + std::string(name) + ": \"a\"\r\nX: y\r\n"));
+    }
+}
+
 TEST_CASE("pipelined requests parse one after another", "[http][parser]") {
     std::string stream =
         "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3 "

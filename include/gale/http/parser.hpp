@@ -105,6 +105,7 @@ struct RequestHead {
     bool keep_alive = true;        // after this request, per version and Connection
     bool expect_continue = false;  // Expect: 100-continue (with a body)
     bool upgrade = false;          // Connection: upgrade with an Upgrade field
+    bool preconditions = false;    // an If-* field (If-Match, If-None-Match, If-Range, ...)
 };
 
 struct ResponseHead {

@@ -67,6 +67,10 @@ class HTTPRequest {
     const SocketAddress& peer_address() const noexcept;
     /// Whether the connection stays open after this request (version, Connection header).
     bool keep_alive() const noexcept;
+    /// Whether the request has a precondition field (If-Match, If-None-Match,
+    /// If-Modified-Since, If-Unmodified-Since, If-Range), found while parsing: most requests
+    /// have none, and a server can then skip looking each one up.
+    bool has_preconditions() const noexcept;
 
     /// The declared body size, when the request has a Content-Length.
     std::optional<std::uint64_t> content_length() const noexcept;
