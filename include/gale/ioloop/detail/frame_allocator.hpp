@@ -1,5 +1,6 @@
 #pragma once
-// Per-thread free-list allocator for coroutine frames.
+// Per-thread free-list allocator for coroutine frames, and for the other small blocks that
+// live for one request (request handlers, receive buffers).
 //
 // Frames are allocated and freed at a high rate (one per Task). Sizes are rounded up to a
 // 64-byte class and freed frames are kept in a small per-thread list per class, so the
