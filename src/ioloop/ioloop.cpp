@@ -95,12 +95,13 @@ void LoopInternals::take_incoming() {
 
 void LoopInternals::flush_all() {
     // A flush may complete synchronously and queue more output; loop until quiet.
+    // The two vectors trade places and keep their capacity: no allocation per iteration.
     while (!flush_targets.empty()) {
-        std::vector<FlushTarget*> targets;
-        targets.swap(flush_targets);
-        for (FlushTarget* target : targets) {
+        flushing.swap(flush_targets);
+        for (FlushTarget* target : flushing) {
             target->flush_pending_output();
         }
+        flushing.clear();
     }
 }
 

@@ -84,6 +84,7 @@ class LoopInternals {
 
     // Streams with output written this iteration, flushed before the loop waits.
     std::vector<FlushTarget*> flush_targets;
+    std::vector<FlushTarget*> flushing;  // flush_all's, swapped with flush_targets: reused
     void request_flush(FlushTarget* target) { flush_targets.push_back(target); }
     void flush_all();
 
