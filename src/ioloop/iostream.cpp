@@ -468,8 +468,12 @@ void WriteAwaitable::await_resume() {
 
 namespace {
 
+// Accepted sockets already are (SOCK_NONBLOCK): then one syscall, not two.
 void make_non_blocking(int fd) {
     int flags = ::fcntl(fd, F_GETFL);
+    if (flags >= 0 && (flags & O_NONBLOCK) != 0) {
+        return;
+    }
     if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
         throw system_error(errno, "fcntl(O_NONBLOCK)");
     }
