@@ -15,10 +15,10 @@ namespace {
 
 gale::Task<void> handle(gale::http::HTTPRequest& request, gale::http::HTTPResponse& response) {
     if (request.path() == "/plaintext") {
-        response.headers().set("Content-Type", "text/plain");
+        response.set_header("Content-Type", "text/plain");
         response.write("Hello, World!");
     } else if (request.path() == "/json") {
-        response.headers().set("Content-Type", "application/json");
+        response.set_header("Content-Type", "application/json");
         response.write(nlohmann::json{{"message", "Hello, World!"}}.dump());
     } else {
         response.set_status(404);

@@ -6,7 +6,7 @@
 
 gale::Task<void> handle(gale::http::HTTPRequest& request, gale::http::HTTPResponse& response) {
     if (request.path() == "/count") {
-        response.headers().set("Content-Type", "text/plain");
+        response.set_header("Content-Type", "text/plain");
         for (int i = 1; i <= 3; ++i) {
             response.write(std::to_string(i) + "\n");
             co_await response.flush();  // sent now, as a chunk

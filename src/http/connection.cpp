@@ -558,6 +558,7 @@ void Connection::continue_with(Task<void> task) {
 void Connection::reset_response() noexcept {
     status_ = 200;
     response_headers_.clear();
+    checked_headers_version_ = response_headers_.version();  // no field is a valid set
     body_.clear();
     head_sent_ = false;
     finished_ = false;
@@ -679,10 +680,30 @@ void Connection::remove_representation_fields() noexcept {
 }
 
 void Connection::check_headers() const {
+    if (response_headers_.version() == checked_headers_version_) {
+        return;  // every change since the last check was checked as it was made
+    }
     for (const auto& [name, value] : response_headers_) {
         if (!is_valid_field_name(name) || !is_valid_field_value(value)) {
             throw InvalidResponseHeader();
         }
+    }
+    checked_headers_version_ = response_headers_.version();
+}
+
+void Connection::set_checked_header(std::string_view name, std::string_view value, bool replace) {
+    if (!is_valid_field_name(name) || !is_valid_field_value(value)) {
+        throw Error("unsafe header: '" + std::string(name) +
+                    "' (CR, LF or NUL in a value, or a bad name)");
+    }
+    const bool all_checked = response_headers_.version() == checked_headers_version_;
+    if (replace) {
+        response_headers_.set(name, value);
+    } else {
+        response_headers_.add(name, value);
+    }
+    if (all_checked) {
+        checked_headers_version_ = response_headers_.version();
     }
 }
 

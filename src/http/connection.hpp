@@ -90,6 +90,9 @@ class Connection {
     void set_status(int status);
     int status() const noexcept { return status_; }
     HTTPHeaders& response_headers() noexcept { return response_headers_; }
+    /// Sets or adds a field checked now (throws gale::Error); while every change comes this
+    /// way, the fields are not checked again when the head is sent.
+    void set_checked_header(std::string_view name, std::string_view value, bool replace);
     void write(std::string_view data);
     std::size_t buffered_size() const noexcept { return body_.size(); }
     std::string_view buffered_body() const noexcept { return body_; }
@@ -161,6 +164,8 @@ class Connection {
     // Its response.
     int status_ = 200;
     HTTPHeaders response_headers_;
+    // The version of response_headers_ whose fields are known to be valid (check_headers).
+    mutable std::uint64_t checked_headers_version_ = 0;
     std::string body_;
     std::string out_;  // serialisation buffer, reused
     bool head_sent_ = false;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 namespace gale::http {
 namespace {
@@ -89,6 +90,36 @@ HTTPHeaders::HTTPHeaders(std::initializer_list<Field> fields) {
     }
 }
 
+HTTPHeaders::HTTPHeaders(HTTPHeaders&& other) noexcept
+    : bytes_(std::move(other.bytes_)),
+      used_bytes_(std::exchange(other.used_bytes_, 0)),
+      unused_bytes_(std::exchange(other.unused_bytes_, 0)),
+      slots_(std::move(other.slots_)),
+      version_(other.version_) {
+    other.slots_.clear();
+    ++other.version_;
+}
+
+HTTPHeaders& HTTPHeaders::operator=(const HTTPHeaders& other) {
+    if (this != &other) {
+        *this = HTTPHeaders(other);
+    }
+    return *this;
+}
+
+HTTPHeaders& HTTPHeaders::operator=(HTTPHeaders&& other) noexcept {
+    if (this != &other) {
+        bytes_ = std::move(other.bytes_);
+        used_bytes_ = std::exchange(other.used_bytes_, 0);
+        unused_bytes_ = std::exchange(other.unused_bytes_, 0);
+        slots_ = std::move(other.slots_);
+        other.slots_.clear();
+        ++other.version_;
+    }
+    ++version_;
+    return *this;
+}
+
 bool HTTPHeaders::overlaps(std::string_view text) const noexcept {
     const char* begin = bytes_.data();
     return !text.empty() && text.data() >= begin && text.data() < begin + bytes_.size();
@@ -118,6 +149,7 @@ void HTTPHeaders::add(std::string_view name, std::string_view value) {
         add(own_name, own_value);
         return;
     }
+    ++version_;
     char* at = reserve_bytes(name.size() + value.size());
     auto name_at = static_cast<std::uint32_t>(at - bytes_.data());
     copy_bytes(at, name);
@@ -135,6 +167,7 @@ void HTTPHeaders::set(std::string_view name, std::string_view value) {
         add(name, value);
         return;
     }
+    ++version_;
     if (value.size() <= first->value_size) {
         // In place (memmove: the value may be a view of these very bytes).
         if (!value.empty()) {
@@ -172,6 +205,9 @@ std::size_t HTTPHeaders::remove(std::string_view name) noexcept {
         unused_bytes_ += slot.name_size + slot.value_size;
         return true;
     });
+    if (slots_.size() != size_before) {
+        ++version_;
+    }
     return size_before - slots_.size();
 }
 

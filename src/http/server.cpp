@@ -127,6 +127,12 @@ int HTTPResponse::status() const noexcept {
 HTTPHeaders& HTTPResponse::headers() noexcept {
     return connection_.response_headers();
 }
+void HTTPResponse::set_header(std::string_view name, std::string_view value) {
+    connection_.set_checked_header(name, value, true);
+}
+void HTTPResponse::add_header(std::string_view name, std::string_view value) {
+    connection_.set_checked_header(name, value, false);
+}
 void HTTPResponse::write(std::string_view data) {
     connection_.write(data);
 }

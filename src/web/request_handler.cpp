@@ -10,7 +10,6 @@
 
 #include <gale/http/date.hpp>
 #include <gale/http/status.hpp>
-#include <gale/http/writer.hpp>
 #include <gale/ioloop/detail/frame_allocator.hpp>
 #include <gale/ioloop/log.hpp>
 
@@ -18,6 +17,7 @@
 #include "web/json_writer_internal.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <utility>
 
@@ -48,20 +48,25 @@ std::string clean_argument(std::string_view value) {
     return cleaned.substr(begin, end - begin + 1);
 }
 
-// A 64-bit hash of the body in 11 base64url digits, quoted: 13 characters, which a
-// std::string keeps without allocating. An ETag only has to change when the body does; a
-// cryptographic hash would cost more and pull in OpenSSL's initialisation (memory).
-std::string content_etag(std::string_view data) {
+// A 64-bit hash of the body in 11 base64url digits, quoted: 13 characters, on the stack. An
+// ETag only has to change when the body does; a cryptographic hash would cost more and pull
+// in OpenSSL's initialisation (memory).
+struct ContentTag {
+    std::array<char, 13> text;
+    std::string_view view() const noexcept { return {text.data(), text.size()}; }
+};
+
+ContentTag content_etag(std::string_view data) {
     static constexpr char digits[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     std::uint64_t hash = detail::hash_bytes(data);
-    char text[13];
-    text[0] = '"';
-    for (int i = 1; i <= 11; ++i, hash >>= 6) {
-        text[i] = digits[hash & 63];
+    ContentTag tag;
+    tag.text[0] = '"';
+    for (std::size_t i = 1; i <= 11; ++i, hash >>= 6) {
+        tag.text[i] = digits[hash & 63];
     }
-    text[12] = '"';
-    return std::string(text, sizeof text);
+    tag.text[12] = '"';
+    return tag;
 }
 
 // A date condition against the Last-Modified the handler set: whether the representation
@@ -472,19 +477,11 @@ int RequestHandler::get_status() const noexcept {
 }
 
 void RequestHandler::set_header(std::string_view name, std::string_view value) {
-    if (!http::is_valid_field_name(name) || !http::is_valid_field_value(value)) {
-        throw Error("unsafe header: '" + std::string(name) +
-                    "' (CR, LF or NUL in a value, or a bad name)");
-    }
-    response().headers().set(name, value);
+    response().set_header(name, value);
 }
 
 void RequestHandler::add_header(std::string_view name, std::string_view value) {
-    if (!http::is_valid_field_name(name) || !http::is_valid_field_value(value)) {
-        throw Error("unsafe header: '" + std::string(name) +
-                    "' (CR, LF or NUL in a value, or a bad name)");
-    }
-    response().headers().add(name, value);
+    response().add_header(name, value);
 }
 
 void RequestHandler::clear_header(std::string_view name) {
@@ -496,13 +493,13 @@ void RequestHandler::write(std::string_view text) {
         throw Error("write() after finish() or redirect()");
     }
     if (!response().headers().contains("content-type")) {
-        response().headers().set("Content-Type", "text/html; charset=UTF-8");
+        response().set_header("Content-Type", "text/html; charset=UTF-8");
     }
     response().write(text);
 }
 
 void RequestHandler::write_json(const nlohmann::json& value) {
-    response().headers().set("Content-Type", "application/json; charset=UTF-8");
+    response().set_header("Content-Type", "application/json; charset=UTF-8");
     std::string text;
     detail::append_json(text, value);
     write(std::string_view(text));
@@ -525,16 +522,19 @@ void RequestHandler::apply_etag() {
     if (streamed_ || answer.status() != 200 || (method != "GET" && method != "HEAD")) {
         return;
     }
-    std::string etag;
-    if (auto own = answer.headers().get("etag")) {
-        etag = *own;  // the handler's own tag: the preconditions use it
-    } else if (settings.etag_max_body_size != 0 &&
-               answer.buffered_size() <= settings.etag_max_body_size) {
-        etag = content_etag(answer.buffered_body());
-        answer.headers().add("ETag", etag);
-    } else {
-        return;
+    // The handler's own tag, which the preconditions then use, or one computed here. (The
+    // fields do not change below, so a view of them stays valid.)
+    std::optional<std::string_view> own = answer.headers().get("etag");
+    ContentTag computed;
+    if (!own) {
+        if (settings.etag_max_body_size == 0 ||
+            answer.buffered_size() > settings.etag_max_body_size) {
+            return;
+        }
+        computed = content_etag(answer.buffered_body());
+        answer.add_header("ETag", computed.view());
     }
+    const std::string_view etag = own ? *own : computed.view();
     if (!request_->has_preconditions()) {
         return;  // most requests: nothing to compare the tag with
     }
@@ -644,11 +644,11 @@ std::optional<std::string> RequestHandler::get_cookie(std::string_view name) {
 
 void RequestHandler::set_cookie(std::string_view name, std::string_view value,
                                 const CookieOptions& options) {
-    response().headers().add("Set-Cookie", format_set_cookie(name, value, options));
+    response().add_header("Set-Cookie", format_set_cookie(name, value, options));
 }
 
 void RequestHandler::clear_cookie(std::string_view name, const CookieOptions& options) {
-    response().headers().add("Set-Cookie", format_delete_cookie(name, options));
+    response().add_header("Set-Cookie", format_delete_cookie(name, options));
 }
 
 std::optional<std::string> RequestHandler::get_signed_cookie(std::string_view name,

@@ -85,6 +85,46 @@ TEST_CASE("HTTPHeaders: one buffer, reused, safe with views of itself", "[http][
     CHECK(listed.get_or("x", "") == "y");
 }
 
+TEST_CASE("HTTPHeaders: the version moves on with every change", "[http][headers]") {
+    gale::http::HTTPHeaders headers;
+    std::uint64_t seen = headers.version();
+    auto changed = [&headers, &seen]() {
+        bool moved_on = headers.version() > seen;
+        seen = headers.version();
+        return moved_on;
+    };
+    headers.add("A", "1");
+    CHECK(changed());
+    headers.set("A", "2");  // in place
+    CHECK(changed());
+    headers.set("B", "3");  // added
+    CHECK(changed());
+    CHECK(headers.get("a") == "2");
+    CHECK(headers.contains("b"));
+    CHECK_FALSE(changed());  // reading is no change
+    CHECK(headers.remove("missing") == 0);
+    CHECK_FALSE(changed());
+    CHECK(headers.remove("a") == 1);
+    CHECK(changed());
+    // Assigned fields are a change even when the source's version is an old one of ours.
+    gale::http::HTTPHeaders other;
+    headers = other;
+    CHECK(changed());
+    headers = gale::http::HTTPHeaders{{"C", "4"}};
+    CHECK(changed());
+    headers.clear();
+    CHECK(changed());
+    // A moved-from set is empty, and its version moved on too.
+    headers.add("D", "5");
+    std::uint64_t before_move = headers.version();
+    gale::http::HTTPHeaders taken = std::move(headers);
+    CHECK(taken.get("d") == "5");
+    CHECK(headers.empty());  // NOLINT(bugprone-use-after-move): the documented state
+    CHECK(headers.version() > before_move);
+    headers.add("E", "6");
+    CHECK(headers.size() == 1);
+}
+
 TEST_CASE("responses: status line and framing", "[http][response]") {
     ResponseParser parser;
     REQUIRE(parser.parse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello") ==

@@ -56,6 +56,32 @@ gale::Task<void> test_handler(HTTPRequest& request, HTTPResponse& response) {
     } else if (path == "/inject") {
         response.headers().set("X-Bad", "a\r\nSet-Cookie: evil=1");
         response.write("x");
+    } else if (path == "/inject-between") {
+        // Checked fields around an unchecked one: the unchecked one is still checked.
+        response.set_header("X-Good", "1");
+        response.headers().add("X-Bad", "a\r\nSet-Cookie: evil=1");
+        response.add_header("X-Also-Good", "2");
+        response.write("x");
+    } else if (path == "/inject-in-place") {
+        // A checked field replaced in place through headers().
+        response.set_header("X-Good", "1");
+        response.headers().set("X-Good", "\n");
+        response.write("x");
+    } else if (path == "/checked-header") {
+        response.set_header("X-Checked", "yes");
+        response.add_header("X-Checked", "twice");
+        int refused = 0;
+        try {
+            response.set_header("X-Bad", "a\r\nSet-Cookie: evil=1");
+        } catch (const gale::Error&) {
+            ++refused;
+        }
+        try {
+            response.add_header("Bad Name", "x");
+        } catch (const gale::Error&) {
+            ++refused;
+        }
+        response.write("refused " + std::to_string(refused));
     } else if (path == "/download") {
         response.headers().set("Content-Length", "30000");
         for (int i = 0; i < 3; ++i) {
@@ -457,6 +483,22 @@ TEST_CASE("handler errors become error responses and the connection survives", "
         std::string injected = co_await read_response(stream);
         CHECK(status_line(injected) == "HTTP/1.1 500 Internal Server Error");
         CHECK(injected.find("evil") == std::string::npos);
+        for (std::string path : {"/inject-between", "/inject-in-place"}) {
+            CAPTURE(path);
+            co_await stream.write("GET " + path + " HTTP/1.1\r\nHost: a\r\n\r\n");
+            std::string refused = co_await read_response(stream);
+            CHECK(status_line(refused) == "HTTP/1.1 500 Internal Server Error");
+            CHECK(refused.find("evil") == std::string::npos);
+            CHECK(refused.find("X-Good") == std::string::npos);
+        }
+        // set_header and add_header check at once; what they refused is not in the response.
+        co_await stream.write("GET /checked-header HTTP/1.1\r\nHost: a\r\n\r\n");
+        std::string checked = co_await read_response(stream);
+        CHECK(status_line(checked) == "HTTP/1.1 200 OK");
+        CHECK(checked.find("X-Checked: yes\r\nX-Checked: twice\r\n") != std::string::npos);
+        CHECK(checked.find("X-Bad") == std::string::npos);
+        CHECK(checked.find("Bad Name") == std::string::npos);
+        CHECK(checked.find("\r\n\r\nrefused 2") != std::string::npos);
     };
     gale::test::run(body());
 }

@@ -49,6 +49,13 @@ class HTTPHeaders {
 
     HTTPHeaders() = default;
     HTTPHeaders(std::initializer_list<Field> fields);
+    HTTPHeaders(const HTTPHeaders&) = default;
+    HTTPHeaders(HTTPHeaders&& other) noexcept;  // leaves `other` empty
+    // Assigning changes the fields, so it moves the version on, never back to one that was
+    // checked (see version()).
+    HTTPHeaders& operator=(const HTTPHeaders& other);
+    HTTPHeaders& operator=(HTTPHeaders&& other) noexcept;
+    ~HTTPHeaders() = default;
 
     /// Appends a field (keeps existing ones with the same name).
     void add(std::string_view name, std::string_view value);
@@ -60,6 +67,7 @@ class HTTPHeaders {
         used_bytes_ = 0;
         unused_bytes_ = 0;
         slots_.clear();
+        ++version_;
     }
 
     bool contains(std::string_view name) const noexcept { return find(name) != nullptr; }
@@ -78,6 +86,10 @@ class HTTPHeaders {
 
     /// The same fields in the same order (names compared exactly).
     bool operator==(const HTTPHeaders& other) const noexcept;
+
+    /// A number that changes whenever the fields do (add, set, remove, clear): a check done at
+    /// one version still holds while the version is the same.
+    std::uint64_t version() const noexcept { return version_; }
 
   private:
     struct Slot {
@@ -104,6 +116,7 @@ class HTTPHeaders {
     std::size_t used_bytes_ = 0;
     std::size_t unused_bytes_ = 0;  // bytes of replaced or removed fields, until compacted
     std::vector<Slot> slots_;
+    std::uint64_t version_ = 0;
 };
 
 /// Iterates the fields in order; dereferencing gives a `Field` of views.

@@ -34,9 +34,16 @@ class HTTPResponse {
     void set_status(int status);
     int status() const noexcept;
 
-    /// The response header fields. Values are checked when the head is sent: a name that is
-    /// not a token or a value with CR, LF or NUL fails the response (header injection).
+    /// The response header fields, to read or to change at will. Fields changed here are
+    /// checked when the head is sent: a name that is not a token or a value with CR, LF or NUL
+    /// fails the response (header injection).
     HTTPHeaders& headers() noexcept;
+    /// Replaces every field named `name` with one (`set_header`), or appends one
+    /// (`add_header`), checked now: throws gale::Error for a name that is not a token or a value
+    /// with a control character. The cheaper way on a hot path: fields that all came this way
+    /// are not checked again when the head is sent.
+    void set_header(std::string_view name, std::string_view value);
+    void add_header(std::string_view name, std::string_view value);
 
     /// Appends to the body (buffered until `flush` or the end of the handler).
     void write(std::string_view data);
