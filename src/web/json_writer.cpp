@@ -5,19 +5,21 @@
 #include <nlohmann/json.hpp>
 
 #include <charconv>
+#include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace gale::web::detail {
 
 namespace {
 
-// Bytes JSON keeps as they are in a string and nlohmann need not validate: printable ASCII
-// (and DEL) other than the quote and the backslash.
 std::string dump(const nlohmann::json& value) {
     return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-bool is_plain(std::string_view text) noexcept {
+// Bytes JSON keeps as they are in a string and nlohmann need not validate: printable ASCII
+// (and DEL) other than the quote and the backslash.
+bool is_plain_byte_by_byte(std::string_view text) noexcept {
     for (char c : text) {
         auto byte = static_cast<unsigned char>(c);
         if (byte < 0x20 || byte >= 0x80 || c == '"' || c == '\\') {
@@ -25,6 +27,26 @@ bool is_plain(std::string_view text) noexcept {
         }
     }
     return true;
+}
+
+// Eight bytes at a time (SWAR) where there are eight: in a word, a byte below 0x20, from 0x80,
+// or equal to '"' or '\\' sets its high bit in `special` (the usual has-zero-byte tests).
+bool is_plain(std::string_view text) noexcept {
+    constexpr std::uint64_t ones = 0x0101010101010101ull;
+    constexpr std::uint64_t high = 0x8080808080808080ull;
+    auto has_zero_byte = [](std::uint64_t word) { return (word - ones) & ~word & high; };
+    std::size_t at = 0;
+    for (; at + 8 <= text.size(); at += 8) {
+        std::uint64_t word;
+        std::memcpy(&word, text.data() + at, 8);
+        std::uint64_t special = ((word - 0x20 * ones) & ~word & high) | (word & high) |
+                                has_zero_byte(word ^ ('"' * ones)) |
+                                has_zero_byte(word ^ ('\\' * ones));
+        if (special != 0) {
+            return false;
+        }
+    }
+    return is_plain_byte_by_byte(text.substr(at));
 }
 
 void append_string(std::string& out, std::string_view text) {

@@ -128,3 +128,22 @@ TEST_CASE("append_json appends, and replaces invalid UTF-8", "[web][json]") {
         CHECK(written(value) == dumped(value));
     }
 }
+
+TEST_CASE("append_json finds a character to escape at every position of a long string",
+          "[web][json]") {
+    // The fast path looks at eight bytes at a time: each special byte, at each offset of
+    // each word and of the tail, must send the string to the escaping path.
+    for (const char* special : {"\"", "\\", "\n", "\x01", "\x1f", "\x80", "\xff", "\xc3\xa9"}) {
+        for (std::size_t length = 1; length <= 24; ++length) {
+            for (std::size_t at = 0; at < length; ++at) {
+                std::string text(length, 'a');
+                text.replace(at, 1, special);
+                nlohmann::json value = text;
+                CAPTURE(special, length, at);
+                REQUIRE(written(value) == dumped(value));
+            }
+        }
+    }
+    // Bytes next to the special ranges stay as they are.
+    CHECK(written(std::string(" !#[]~~~ !#[]~~~ !#")) == "\" !#[]~~~ !#[]~~~ !#\"");
+}
