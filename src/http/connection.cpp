@@ -679,7 +679,7 @@ void Connection::remove_representation_fields() noexcept {
     }
 }
 
-void Connection::check_headers() const {
+void Connection::check_headers() {
     if (response_headers_.version() == checked_headers_version_) {
         return;  // every change since the last check was checked as it was made
     }

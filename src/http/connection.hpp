@@ -127,7 +127,7 @@ class Connection {
     void reset_response() noexcept;
     /// Throws InvalidResponseHeader for a field that is not a token or a value with CR, LF
     /// or NUL: such a field would split the response (header injection).
-    void check_headers() const;
+    void check_headers();
     /// With `length_unknown` (HEAD only), neither Content-Length nor Transfer-Encoding.
     void append_head(bool chunked, bool length_unknown = false);
     void remove_representation_fields() noexcept;
@@ -165,7 +165,7 @@ class Connection {
     int status_ = 200;
     HTTPHeaders response_headers_;
     // The version of response_headers_ whose fields are known to be valid (check_headers).
-    mutable std::uint64_t checked_headers_version_ = 0;
+    std::uint64_t checked_headers_version_ = 0;
     std::string body_;
     std::string out_;  // serialisation buffer, reused
     bool head_sent_ = false;

@@ -21,6 +21,12 @@ struct FreeBufferBlock {
 
 class ByteBuffer {
   public:
+    // Owned in place by its stream: never copied or moved (a moved-from block's deleter would
+    // still report the old capacity).
+    ByteBuffer() = default;
+    ByteBuffer(const ByteBuffer&) = delete;
+    ByteBuffer& operator=(const ByteBuffer&) = delete;
+
     std::string_view view() const noexcept { return {data_.get() + begin_, end_ - begin_}; }
     std::size_t size() const noexcept { return end_ - begin_; }
     bool empty() const noexcept { return begin_ == end_; }
