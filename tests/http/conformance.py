@@ -2411,6 +2411,13 @@ for name, accept, expected in (
         ("gzip_with_qvalue", b"deflate, gzip;q=0.5", b"gzip"),
         # RFC 9110 §12.5.3: q=0 means "not acceptable".
         ("gzip_refused_with_q0", b"gzip;q=0", None),
+        ("gzip_refused_with_q0_000", b"gzip; Q=0.000", None),
+        ("gzip_refused_with_q0_dot", b"gzip;q=0.", None),
+        ("gzip_small_weight_accepted", b"gzip;q=0.001", b"gzip"),
+        ("gzip_star_accepted", b"*", b"gzip"),
+        ("gzip_star_weighted", b"identity, *;q=0.3", b"gzip"),
+        ("gzip_named_refusal_beats_star", b"*;q=1, gzip;q=0", None),
+        ("gzip_x_gzip_alias", b"x-gzip", b"gzip"),  # RFC 9110 §8.4.1.3
         ("gzip_star_refused_identity_allowed", b"*;q=0, identity", None),
         ("gzip_identity_only", b"identity", None),
         ("gzip_unknown_coding_only", b"br", None)):

@@ -36,6 +36,12 @@ gale::Task<void> test_handler(HTTPRequest& request, HTTPResponse& response) {
     } else if (path == "/big") {
         response.headers().set("Content-Type", "text/plain");
         response.write(std::string(100'000, 'a'));
+    } else if (path == "/big-upper-case-type") {
+        response.headers().set("Content-Type", "TEXT/Plain ; charset=utf-8");
+        response.write(std::string(100'000, 'a'));
+    } else if (path == "/big-json-suffix") {
+        response.headers().set("Content-Type", "application/Problem+JSON");
+        response.write(std::string(100'000, 'a'));
     } else if (path == "/throw") {
         throw std::runtime_error("handler bug");
     } else if (path == "/forbidden") {
@@ -394,6 +400,15 @@ TEST_CASE("gzip compression for clients that accept it", "[http][server]") {
         std::string payload = compressed.substr(compressed.find("\r\n\r\n") + 4);
         CHECK(payload.size() < 2000);
         CHECK(gale::http::decompress(payload, 1 << 20) == std::string(100'000, 'a'));
+
+        // Media type names are case-insensitive, and OWS may come before the parameters.
+        for (std::string path : {"/big-upper-case-type", "/big-json-suffix"}) {
+            std::string response = co_await exchange(
+                server.port, "GET " + path +
+                                 " HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip\r\n"
+                                 "Connection: close\r\n\r\n");
+            CHECK(response.find("Content-Encoding: gzip\r\n") != std::string::npos);
+        }
 
         std::string plain = co_await exchange(
             server.port, "GET /big HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
