@@ -17,36 +17,37 @@ std::string dump(const nlohmann::json& value) {
     return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-// Bytes JSON keeps as they are in a string and nlohmann need not validate: printable ASCII
-// (and DEL) other than the quote and the backslash.
-bool is_plain_byte_by_byte(std::string_view text) noexcept {
-    for (char c : text) {
-        auto byte = static_cast<unsigned char>(c);
-        if (byte < 0x20 || byte >= 0x80 || c == '"' || c == '\\') {
-            return false;
-        }
-    }
-    return true;
-}
-
-// Eight bytes at a time (SWAR) where there are eight: in a word, a byte below 0x20, from 0x80,
-// or equal to '"' or '\\' sets its high bit in `special` (the usual has-zero-byte tests).
+// Whether a string holds only bytes JSON keeps as they are and nlohmann need not validate:
+// printable ASCII (and DEL) other than the quote and the backslash. Eight bytes at a time
+// (SWAR): in a word, a byte below 0x20, from 0x80, or equal to '"' or '\\' sets its high bit
+// in `special` (the usual has-zero-byte tests). A tail shorter than a word is checked as the
+// string's last eight bytes, overlapping the word before; a string shorter than a word is
+// padded with a plain byte. No byte-by-byte loop, then, even for short keys.
 bool is_plain(std::string_view text) noexcept {
     constexpr std::uint64_t ones = 0x0101010101010101ull;
     constexpr std::uint64_t high = 0x8080808080808080ull;
     auto has_zero_byte = [](std::uint64_t word) { return (word - ones) & ~word & high; };
-    std::size_t at = 0;
-    for (; at + 8 <= text.size(); at += 8) {
-        std::uint64_t word;
+    auto special = [&](std::uint64_t word) {
+        return ((word - 0x20 * ones) & ~word & high) | (word & high) |
+               has_zero_byte(word ^ ('"' * ones)) | has_zero_byte(word ^ ('\\' * ones));
+    };
+    const std::size_t size = text.size();
+    if (size < 8) {
+        std::uint64_t word = 'a' * ones;
+        if (size != 0) {
+            std::memcpy(&word, text.data(), size);
+        }
+        return special(word) == 0;
+    }
+    std::uint64_t word;
+    for (std::size_t at = 0; at + 8 <= size; at += 8) {
         std::memcpy(&word, text.data() + at, 8);
-        std::uint64_t special = ((word - 0x20 * ones) & ~word & high) | (word & high) |
-                                has_zero_byte(word ^ ('"' * ones)) |
-                                has_zero_byte(word ^ ('\\' * ones));
-        if (special != 0) {
+        if (special(word) != 0) {
             return false;
         }
     }
-    return is_plain_byte_by_byte(text.substr(at));
+    std::memcpy(&word, text.data() + size - 8, 8);
+    return special(word) == 0;
 }
 
 void append_string(std::string& out, std::string_view text) {
