@@ -1,4 +1,9 @@
-// A compact JSON writer that defers to nlohmann for everything but the common, plain cases.
+// Compact JSON text: nlohmann documents (append_json) and the streaming JsonWriter, both
+// deferring to nlohmann for everything but the common, plain cases.
+
+#include <gale/web/json_writer.hpp>
+
+#include <gale/ioloop/errors.hpp>
 
 #include "web/json_writer_internal.hpp"
 
@@ -124,3 +129,152 @@ void append_json(std::string& out, const nlohmann::json& value) {
 }
 
 }  // namespace gale::web::detail
+
+namespace gale::web {
+
+namespace {
+
+[[noreturn]] void misuse(const char* what) {
+    throw Error(std::string("JsonWriter: ") + what);
+}
+
+}  // namespace
+
+// Places the comma before an array element and checks that a value may come here: one at
+// the top level, after a key in an object, anywhere in an array.
+void JsonWriter::before_value() {
+    if (depth_ == 0) {
+        if (has_value_) {
+            misuse("a second top-level value");
+        }
+        return;
+    }
+    if ((objects_ >> (depth_ - 1)) & 1) {
+        if (!after_key_) {
+            misuse("a value in an object needs a key first");
+        }
+        after_key_ = false;
+        return;
+    }
+    if (needs_comma_) {
+        text_ += ',';
+    }
+    needs_comma_ = true;
+}
+
+void JsonWriter::open(char bracket, bool object) {
+    if (depth_ == max_depth) {
+        misuse("nested deeper than max_depth");
+    }
+    before_value();
+    const std::uint64_t bit = std::uint64_t{1} << depth_;
+    objects_ = object ? objects_ | bit : objects_ & ~bit;
+    ++depth_;
+    needs_comma_ = false;
+    text_ += bracket;
+}
+
+void JsonWriter::close(char bracket, bool object) {
+    if (depth_ == 0 || static_cast<bool>((objects_ >> (depth_ - 1)) & 1) != object) {
+        misuse(object ? "end_object() without its begin_object()"
+                      : "end_array() without its begin_array()");
+    }
+    if (after_key_) {
+        misuse("a key without a value");
+    }
+    --depth_;
+    needs_comma_ = true;  // the enclosing level now holds this element
+    has_value_ = depth_ == 0;
+    text_ += bracket;
+}
+
+JsonWriter& JsonWriter::begin_object() {
+    open('{', true);
+    return *this;
+}
+
+JsonWriter& JsonWriter::end_object() {
+    close('}', true);
+    return *this;
+}
+
+JsonWriter& JsonWriter::begin_array() {
+    open('[', false);
+    return *this;
+}
+
+JsonWriter& JsonWriter::end_array() {
+    close(']', false);
+    return *this;
+}
+
+JsonWriter& JsonWriter::key(std::string_view name) {
+    if (depth_ == 0 || ((objects_ >> (depth_ - 1)) & 1) == 0) {
+        misuse("a key outside an object");
+    }
+    if (after_key_) {
+        misuse("two keys in a row");
+    }
+    if (needs_comma_) {
+        text_ += ',';
+    }
+    needs_comma_ = true;
+    after_key_ = true;
+    detail::append_string(text_, name);
+    text_ += ':';
+    return *this;
+}
+
+JsonWriter& JsonWriter::value(std::string_view text) {
+    before_value();
+    detail::append_string(text_, text);
+    has_value_ = depth_ == 0;
+    return *this;
+}
+
+JsonWriter& JsonWriter::value(bool flag) {
+    before_value();
+    text_ += flag ? "true" : "false";
+    has_value_ = depth_ == 0;
+    return *this;
+}
+
+JsonWriter& JsonWriter::value(std::nullptr_t) {
+    before_value();
+    text_ += "null";
+    has_value_ = depth_ == 0;
+    return *this;
+}
+
+JsonWriter& JsonWriter::value(double number) {
+    return value(nlohmann::json(number));  // nlohmann's shortest digits; NaN and infinity: null
+}
+
+JsonWriter& JsonWriter::value(const nlohmann::json& document) {
+    before_value();
+    detail::append_json(text_, document);
+    has_value_ = depth_ == 0;
+    return *this;
+}
+
+JsonWriter& JsonWriter::write_integer(std::int64_t number) {
+    before_value();
+    detail::append_integer(text_, number);
+    has_value_ = depth_ == 0;
+    return *this;
+}
+
+JsonWriter& JsonWriter::write_unsigned(std::uint64_t number) {
+    before_value();
+    detail::append_integer(text_, number);
+    has_value_ = depth_ == 0;
+    return *this;
+}
+
+std::string JsonWriter::take() {
+    std::string text = std::move(text_);
+    *this = JsonWriter();
+    return text;
+}
+
+}  // namespace gale::web

@@ -499,10 +499,18 @@ void RequestHandler::write(std::string_view text) {
 }
 
 void RequestHandler::write_json(const nlohmann::json& value) {
-    response().set_header("Content-Type", "application/json; charset=UTF-8");
     std::string text;
     detail::append_json(text, value);
+    response().set_header("Content-Type", "application/json; charset=UTF-8");
     write(std::string_view(text));
+}
+
+void RequestHandler::write(const JsonWriter& json) {
+    if (!json.complete()) {
+        throw Error("write(JsonWriter): the JSON is not complete");
+    }
+    response().set_header("Content-Type", "application/json; charset=UTF-8");
+    write(json.text());
 }
 
 Task<void> RequestHandler::flush() {

@@ -33,6 +33,21 @@ class ArgsHandler : public RequestHandler {
     }
 };
 
+// JSON from a JsonWriter; ?open=1 leaves the object open, which must fail the request.
+class JsonWriterHandler : public RequestHandler {
+  public:
+    Task<void> get() override {
+        gale::web::JsonWriter json;
+        json.begin_object().key("name").value(get_argument("name", "none"));
+        json.key("ids").begin_array().value(1).value(2).end_array();
+        if (get_argument("open", "0") != "1") {
+            json.end_object();
+        }
+        write(json);
+        co_return;
+    }
+};
+
 class NamedHandler : public RequestHandler {
   public:
     Task<void> get() override {
@@ -180,6 +195,7 @@ struct App {
         std::vector<gale::web::Route> routes = {
             route<HelloHandler>("/hello", "hello"),
             route<ArgsHandler>("/args/([0-9]+)/([a-z]+)", "args"),
+            route<JsonWriterHandler>("/json-writer"),
             route<NamedHandler>("/named/(?P<year>[0-9]{4})/(?P<slug>[^/]+)"),
             route<FormEchoHandler>("/form"),
             route<RequiredArgumentHandler>("/required"),
@@ -409,6 +425,20 @@ TEST_CASE("error pages: HTML, JSON on request, details only in debug", "[web][er
         CHECK(html.body.find("secret internal detail") != std::string::npos);
     };
     gale::test::run(debug_body(debug));
+}
+
+TEST_CASE("write(JsonWriter): JSON without a document; an unfinished one is a 500", "[web][json]") {
+    auto body = []() -> Task<void> {
+        App app;
+        auto json = co_await http_fetch(app.port, "GET", "/json-writer?name=a%22b");
+        CHECK(json.status == 200);
+        CHECK(json.headers.get("content-type") == "application/json; charset=UTF-8");
+        CHECK(json.body == R"({"name":"a\"b","ids":[1,2]})");
+        auto open = co_await http_fetch(app.port, "GET", "/json-writer?open=1");
+        CHECK(open.status == 500);
+        CHECK(open.body.find("\"ids\"") == std::string::npos);
+    };
+    gale::test::run(body());
 }
 
 TEST_CASE("ETag and 304 for small GET responses", "[web][etag]") {

@@ -1,6 +1,10 @@
-// detail::append_json must write exactly what nlohmann's dump() writes (compact, invalid UTF-8
-// replaced), for every value.
+// detail::append_json and the public JsonWriter must write exactly what nlohmann's dump()
+// writes (compact, invalid UTF-8 replaced), for every value; JsonWriter refuses calls that
+// would make bad JSON.
 #include <catch2/catch.hpp>
+
+#include <gale/ioloop/errors.hpp>
+#include <gale/web/json_writer.hpp>
 
 #include "web/json_writer_internal.hpp"
 
@@ -11,6 +15,7 @@
 #include <random>
 #include <string>
 
+using gale::web::JsonWriter;
 using gale::web::detail::append_json;
 
 namespace {
@@ -71,6 +76,55 @@ nlohmann::json random_value(std::mt19937& random, int depth) {
     }
 }
 
+// Writes `value` through JsonWriter's calls, member by member (never as one document).
+void emit(JsonWriter& writer, const nlohmann::json& value) {
+    switch (value.type()) {
+        case nlohmann::json::value_t::object:
+            writer.begin_object();
+            for (const auto& [key, member] : value.items()) {
+                writer.key(key);
+                emit(writer, member);
+            }
+            writer.end_object();
+            return;
+        case nlohmann::json::value_t::array:
+            writer.begin_array();
+            for (const nlohmann::json& element : value) {
+                emit(writer, element);
+            }
+            writer.end_array();
+            return;
+        case nlohmann::json::value_t::string:
+            writer.value(value.get_ref<const std::string&>());
+            return;
+        case nlohmann::json::value_t::boolean:
+            writer.value(value.get<bool>());
+            return;
+        case nlohmann::json::value_t::number_integer:
+            writer.value(value.get<std::int64_t>());
+            return;
+        case nlohmann::json::value_t::number_unsigned:
+            writer.value(value.get<std::uint64_t>());
+            return;
+        case nlohmann::json::value_t::number_float:
+            writer.value(value.get<double>());
+            return;
+        case nlohmann::json::value_t::null:
+            writer.value(nullptr);
+            return;
+        default:
+            writer.value(value);
+            return;
+    }
+}
+
+std::string streamed(const nlohmann::json& value) {
+    JsonWriter writer;
+    emit(writer, value);
+    REQUIRE(writer.complete());
+    return std::string(writer.text());
+}
+
 }  // namespace
 
 TEST_CASE("append_json writes what dump() writes", "[web][json]") {
@@ -103,6 +157,7 @@ TEST_CASE("append_json writes what dump() writes", "[web][json]") {
     for (const nlohmann::json& value : values) {
         CAPTURE(value.dump());
         CHECK(written(value) == dumped(value));
+        CHECK(streamed(value) == dumped(value));
     }
 }
 
@@ -112,6 +167,7 @@ TEST_CASE("append_json agrees with dump() on random values", "[web][json]") {
         nlohmann::json value = random_value(random, 4);
         CAPTURE(i);
         REQUIRE(written(value) == dumped(value));
+        REQUIRE(streamed(value) == dumped(value));
     }
 }
 
@@ -146,4 +202,82 @@ TEST_CASE("append_json finds a character to escape at every position of a long s
     }
     // Bytes next to the special ranges stay as they are.
     CHECK(written(std::string(" !#[]~~~ !#[]~~~ !#")) == "\" !#[]~~~ !#[]~~~ !#\"");
+}
+
+TEST_CASE("JsonWriter writes integers of every type, and documents as values", "[web][json]") {
+    JsonWriter writer;
+    writer.begin_array()
+        .value(std::numeric_limits<std::int8_t>::min())
+        .value(static_cast<unsigned char>(255))
+        .value(short{-7})
+        .value(std::numeric_limits<std::int64_t>::min())
+        .value(std::numeric_limits<std::uint64_t>::max())
+        .value(1.0)
+        .value(std::numeric_limits<double>::quiet_NaN())
+        .value(nlohmann::json{{"nested", {1, "two"}}})
+        .begin_object()
+        .end_object()
+        .begin_array()
+        .end_array()
+        .end_array();
+    CHECK(writer.complete());
+    CHECK(writer.text() ==
+          "[-128,255,-7,-9223372036854775808,18446744073709551615,1.0,null,"
+          "{\"nested\":[1,\"two\"]},{},[]]");
+    std::string taken = writer.take();
+    CHECK(taken.starts_with("[-128,"));
+    CHECK(writer.text().empty());
+    CHECK(!writer.complete());
+    writer.value("again");  // a taken writer starts over
+    CHECK(writer.text() == "\"again\"");
+}
+
+TEST_CASE("JsonWriter refuses calls that would make bad JSON", "[web][json]") {
+    using gale::Error;
+    SECTION("a second top-level value") {
+        JsonWriter writer;
+        writer.value(1);
+        CHECK_THROWS_AS(writer.value(2), Error);
+        CHECK_THROWS_AS(writer.begin_object(), Error);
+    }
+    SECTION("a key outside an object") {
+        JsonWriter writer;
+        CHECK_THROWS_AS(writer.key("a"), Error);
+        writer.begin_array();
+        CHECK_THROWS_AS(writer.key("a"), Error);
+    }
+    SECTION("a value in an object without its key, and two keys in a row") {
+        JsonWriter writer;
+        writer.begin_object();
+        CHECK_THROWS_AS(writer.value(true), Error);
+        CHECK_THROWS_AS(writer.begin_array(), Error);
+        writer.key("a");
+        CHECK_THROWS_AS(writer.key("b"), Error);
+    }
+    SECTION("an end that does not match its begin, or a key left without a value") {
+        JsonWriter writer;
+        CHECK_THROWS_AS(writer.end_object(), Error);
+        CHECK_THROWS_AS(writer.end_array(), Error);
+        writer.begin_object();
+        CHECK_THROWS_AS(writer.end_array(), Error);
+        writer.key("a");
+        CHECK_THROWS_AS(writer.end_object(), Error);
+        writer.begin_array();
+        CHECK_THROWS_AS(writer.end_object(), Error);
+        writer.end_array().end_object();
+        CHECK(writer.complete());
+        CHECK(writer.text() == "{\"a\":[]}");
+    }
+    SECTION("nesting deeper than max_depth") {
+        JsonWriter writer;
+        for (int depth = 0; depth < JsonWriter::max_depth; ++depth) {
+            writer.begin_array();
+        }
+        CHECK_THROWS_AS(writer.begin_array(), Error);
+        CHECK_THROWS_AS(writer.begin_object(), Error);
+        for (int depth = 0; depth < JsonWriter::max_depth; ++depth) {
+            writer.end_array();
+        }
+        CHECK(writer.complete());
+    }
 }

@@ -25,6 +25,7 @@
 #include <gale/http/request.hpp>
 #include <gale/http/response.hpp>
 #include <gale/web/cookies.hpp>
+#include <gale/web/json_writer.hpp>
 #include <gale/web/multipart.hpp>
 #include <gale/web/url.hpp>
 #include <gale/web/xsrf.hpp>
@@ -132,6 +133,9 @@ class RequestHandler {
     template <class Json>
     requires std::same_as<std::remove_cvref_t<Json>, nlohmann::json>
     void write(const Json& value) { write_json(value); }
+    /// The text of a JsonWriter (Content-Type application/json): JSON without building a
+    /// document, for hot endpoints. Throws gale::Error while an object or array is open.
+    void write(const JsonWriter& json);
     /// Sends what was written so far (the response becomes chunked); waits for a slow client.
     Task<void> flush();
     /// Ends the response (ETag/304 handling, Content-Length).

@@ -1,0 +1,89 @@
+#pragma once
+/// `JsonWriter`: compact JSON written value by value into a string, without building a
+/// document first.
+///
+/// `RequestHandler::write(nlohmann::json)` is the convenient way to answer with JSON. But a
+/// nlohmann::json allocates for every object, member and string it holds, and on a small,
+/// hot endpoint building and freeing that document costs more than parsing the request and
+/// sending the response together. A JsonWriter writes the same text straight from the
+/// values, with one growing string:
+///
+///     JsonWriter json;
+///     json.begin_object().key("message").value("Hello, World!").end_object();
+///     write(json);   // in a RequestHandler: Content-Type application/json
+///
+/// The text is exactly what `nlohmann::json::dump()` gives for the same document (compact,
+/// UTF-8 kept, invalid UTF-8 replaced by U+FFFD), so the two ways can be mixed, and a
+/// nlohmann::json can be written as one value. Commas and colons are placed for you; a call
+/// out of order (a value where a key is due, a key in an array, an end that does not match
+/// its begin, nesting deeper than `max_depth`) throws gale::Error and leaves the writer as it
+/// was, instead of writing bad JSON.
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace gale::web {
+
+class JsonWriter {
+  public:
+    /// Levels of objects and arrays one writer can hold open.
+    static constexpr int max_depth = 64;
+
+    JsonWriter() = default;
+    /// Starts with `capacity` bytes reserved, for a caller who knows the size roughly.
+    explicit JsonWriter(std::size_t capacity) { text_.reserve(capacity); }
+
+    JsonWriter& begin_object();
+    JsonWriter& end_object();
+    JsonWriter& begin_array();
+    JsonWriter& end_array();
+    /// The name of the next member of the innermost object.
+    JsonWriter& key(std::string_view name);
+
+    JsonWriter& value(std::string_view text);
+    JsonWriter& value(const char* text) { return value(std::string_view(text)); }
+    JsonWriter& value(const std::string& text) { return value(std::string_view(text)); }
+    JsonWriter& value(bool flag);
+    JsonWriter& value(std::nullptr_t);
+    JsonWriter& value(double number);
+    /// Any integer type other than bool (and other than char, which is not a number).
+    template <std::integral Integer>
+    requires(!std::same_as<Integer, bool> &&
+             !std::same_as<Integer, char>) JsonWriter& value(Integer number) {
+        if constexpr (std::is_signed_v<Integer>) {
+            return write_integer(static_cast<std::int64_t>(number));
+        } else {
+            return write_unsigned(static_cast<std::uint64_t>(number));
+        }
+    }
+    /// A whole nlohmann document as one value.
+    JsonWriter& value(const nlohmann::json& document);
+
+    /// True once one value (scalar, or object or array closed again) has been written.
+    bool complete() const noexcept { return depth_ == 0 && has_value_; }
+    /// The text so far.
+    std::string_view text() const noexcept { return text_; }
+    /// The text, moved out; the writer starts over empty.
+    std::string take();
+
+  private:
+    void before_value();
+    void open(char bracket, bool object);
+    void close(char bracket, bool object);
+    JsonWriter& write_integer(std::int64_t number);
+    JsonWriter& write_unsigned(std::uint64_t number);
+
+    std::string text_;
+    std::uint64_t objects_ = 0;  // bit d: the open level d+1 is an object (else an array)
+    int depth_ = 0;              // open objects and arrays
+    bool needs_comma_ = false;   // the open level already holds an element
+    bool after_key_ = false;     // a key was written: its value is due
+    bool has_value_ = false;     // a top-level value is complete
+};
+
+}  // namespace gale::web
