@@ -149,7 +149,7 @@ void JsonWriter::before_value() {
         }
         return;
     }
-    if ((objects_ >> (depth_ - 1)) & 1) {
+    if (in_object()) {
         if (!after_key_) {
             misuse("a value in an object needs a key first");
         }
@@ -175,7 +175,7 @@ void JsonWriter::open(char bracket, bool object) {
 }
 
 void JsonWriter::close(char bracket, bool object) {
-    if (depth_ == 0 || static_cast<bool>((objects_ >> (depth_ - 1)) & 1) != object) {
+    if (depth_ == 0 || in_object() != object) {
         misuse(object ? "end_object() without its begin_object()"
                       : "end_array() without its begin_array()");
     }
@@ -209,7 +209,7 @@ JsonWriter& JsonWriter::end_array() {
 }
 
 JsonWriter& JsonWriter::key(std::string_view name) {
-    if (depth_ == 0 || ((objects_ >> (depth_ - 1)) & 1) == 0) {
+    if (!in_object()) {
         misuse("a key outside an object");
     }
     if (after_key_) {

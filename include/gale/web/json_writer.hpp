@@ -73,6 +73,9 @@ class JsonWriter {
     std::string take();
 
   private:
+    bool in_object() const noexcept {
+        return depth_ > 0 && ((objects_ >> (depth_ - 1)) & 1) != 0;
+    }
     void before_value();
     void open(char bracket, bool object);
     void close(char bracket, bool object);
