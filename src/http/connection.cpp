@@ -24,30 +24,20 @@ bool starts_with_head_method(std::string_view bytes) {
     return start != std::string_view::npos && bytes.substr(start).starts_with("HEAD ");
 }
 
-std::string_view trim_spaces(std::string_view text) {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-        text.remove_prefix(1);
-    }
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
-        text.remove_suffix(1);
-    }
-    return text;
-}
-
 // Whether the parameters after a coding ("; q=0.5") give it a weight of zero, which means
 // "not acceptable" (RFC 9110 §12.4.2): "0", "0.", "0.0", "0.00" or "0.000". A malformed
 // weight counts as not zero, as if absent.
 bool has_zero_weight(std::string_view parameters) {
     while (!parameters.empty()) {
         std::size_t semicolon = parameters.find(';');
-        std::string_view parameter = trim_spaces(parameters.substr(0, semicolon));
+        std::string_view parameter = trim_whitespace(parameters.substr(0, semicolon));
         parameters.remove_prefix(semicolon == std::string_view::npos ? parameters.size()
                                                                      : semicolon + 1);
         if (parameter.size() < 2 || (parameter[0] != 'q' && parameter[0] != 'Q') ||
             parameter[1] != '=') {
             continue;
         }
-        std::string_view weight = trim_spaces(parameter.substr(2));
+        std::string_view weight = trim_whitespace(parameter.substr(2));
         if (weight.empty() || weight[0] != '0' || weight.size() > 5) {
             return false;
         }
@@ -74,7 +64,7 @@ bool accepts_gzip(const HeaderFields& headers) {
         std::string_view element = list.substr(0, comma);
         list.remove_prefix(comma == std::string_view::npos ? list.size() : comma + 1);
         std::size_t semicolon = element.find(';');
-        std::string_view coding = trim_spaces(element.substr(0, semicolon));
+        std::string_view coding = trim_whitespace(element.substr(0, semicolon));
         std::string_view parameters =
             semicolon == std::string_view::npos ? "" : element.substr(semicolon + 1);
         if (equals_ignoring_case(coding, "gzip") || equals_ignoring_case(coding, "x-gzip")) {
@@ -90,7 +80,7 @@ bool accepts_gzip(const HeaderFields& headers) {
 // Media types whose bodies shrink under gzip. Type names are case-insensitive (RFC 9110
 // §8.3.1), and OWS may come before the parameters.
 bool is_compressible(std::string_view content_type) {
-    std::string_view type = trim_spaces(content_type.substr(0, content_type.find(';')));
+    std::string_view type = trim_whitespace(content_type.substr(0, content_type.find(';')));
     if (type.size() > 5 && equals_ignoring_case(type.substr(0, 5), "text/")) {
         return true;
     }

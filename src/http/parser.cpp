@@ -100,16 +100,6 @@ bool all_of(std::string_view text, const std::array<bool, 256>& table) noexcept 
     return all != 0;
 }
 
-std::string_view trim(std::string_view text) noexcept {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-        text.remove_prefix(1);
-    }
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
-        text.remove_suffix(1);
-    }
-    return text;
-}
-
 bool is_hex_digit(char c) noexcept {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
@@ -224,7 +214,7 @@ template <class Visit>
 void for_each_element(std::string_view list, Visit visit) {
     while (!list.empty()) {
         std::size_t comma = list.find(',');
-        std::string_view element = trim(list.substr(0, comma));
+        std::string_view element = trim_whitespace(list.substr(0, comma));
         if (!element.empty()) {
             visit(element);
         }
@@ -314,7 +304,7 @@ bool parse_plain_fields(std::string_view block, std::vector<HeaderField>& fields
             return false;
         }
         fields.push_back({std::string_view(name, static_cast<std::size_t>(colon - name)),
-                          trim(std::string_view(value, static_cast<std::size_t>(at - value)))});
+                          trim_whitespace(std::string_view(value, static_cast<std::size_t>(at - value)))});
         at += 2;
     }
     return at == end || (end - at >= 2 && at[1] == '\n');
@@ -352,7 +342,7 @@ FieldParse parse_fields(std::string_view block, std::vector<HeaderField>& fields
         if (fields.size() >= max_count) {
             return {false, 431, "too many header fields (limit " + std::to_string(max_count) + ")"};
         }
-        fields.push_back({name, trim(value)});
+        fields.push_back({name, trim_whitespace(value)});
     }
     return {};
 }
@@ -427,7 +417,7 @@ bool has_chunked_with_parameters(const HeaderFields& fields) {
                 std::size_t semicolon = coding.find(';');
                 found =
                     found || (semicolon != std::string_view::npos &&
-                              equals_ignoring_case(trim(coding.substr(0, semicolon)), "chunked"));
+                              equals_ignoring_case(trim_whitespace(coding.substr(0, semicolon)), "chunked"));
             });
         }
     }
@@ -437,7 +427,7 @@ bool has_chunked_with_parameters(const HeaderFields& fields) {
 bool is_known_coding(std::string_view coding) noexcept {
     for (std::string_view known :
          {"chunked", "gzip", "x-gzip", "deflate", "compress", "identity"}) {
-        if (equals_ignoring_case(trim(coding), known)) {
+        if (equals_ignoring_case(trim_whitespace(coding), known)) {
             return true;
         }
     }
@@ -799,9 +789,9 @@ bool RequestParser::apply_semantics() {
                 fail(501, "unsupported transfer coding '" + std::string(coding) + "'");
                 return false;
             }
-            chunked_count += equals_ignoring_case(trim(coding), "chunked") ? 1 : 0;
+            chunked_count += equals_ignoring_case(trim_whitespace(coding), "chunked") ? 1 : 0;
         }
-        if (codings.empty() || !equals_ignoring_case(trim(codings.back()), "chunked") ||
+        if (codings.empty() || !equals_ignoring_case(trim_whitespace(codings.back()), "chunked") ||
             chunked_count != 1) {
             fail(400, "Transfer-Encoding must end with chunked, once");
             return false;
@@ -1070,7 +1060,7 @@ ChunkedDecoder::Result ChunkedDecoder::decode(std::string_view input) {
                     !all_of(line.substr(colon + 1), value_table)) {
                     return fail("malformed trailer field");
                 }
-                trailers_.add(line.substr(0, colon), trim(line.substr(colon + 1)));
+                trailers_.add(line.substr(0, colon), trim_whitespace(line.substr(colon + 1)));
                 break;
             }
             case State::finished:

@@ -15,16 +15,6 @@ using SystemClock = std::chrono::system_clock;
 // RFC 6265bis §5.5: no cookie lives longer than 400 days.
 constexpr long long max_lifetime = 400LL * 24 * 3600;
 
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-        text.remove_prefix(1);
-    }
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
-        text.remove_suffix(1);
-    }
-    return text;
-}
-
 std::string lowercase(std::string_view text) {
     std::string result(text);
     for (char& c : result) {
@@ -189,8 +179,8 @@ bool CookieJar::set_cookie(const web::Url& url, std::string_view set_cookie) {
         return false;
     }
     StoredCookie cookie;
-    cookie.name = std::string(trim(pair.substr(0, equals)));
-    cookie.value = std::string(trim(pair.substr(equals + 1)));
+    cookie.name = std::string(http::trim_whitespace(pair.substr(0, equals)));
+    cookie.value = std::string(http::trim_whitespace(pair.substr(equals + 1)));
     if (cookie.name.empty()) {
         return false;
     }
@@ -210,9 +200,9 @@ bool CookieJar::set_cookie(const web::Url& url, std::string_view set_cookie) {
         attributes =
             next == std::string_view::npos ? std::string_view() : attributes.substr(next + 1);
         std::size_t eq = attribute.find('=');
-        std::string name = lowercase(trim(attribute.substr(0, eq)));
+        std::string name = lowercase(http::trim_whitespace(attribute.substr(0, eq)));
         std::string_view value =
-            eq == std::string_view::npos ? std::string_view() : trim(attribute.substr(eq + 1));
+            eq == std::string_view::npos ? std::string_view() : http::trim_whitespace(attribute.substr(eq + 1));
         if (name == "expires") {
             if (auto when = parse_cookie_date(value)) {
                 cookie.expires = when;

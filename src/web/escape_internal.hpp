@@ -59,17 +59,6 @@ inline std::string ascii_lowercase(std::string_view text) {
     return result;
 }
 
-/// Strips spaces and horizontal tabs (HTTP's optional whitespace) from both ends.
-constexpr std::string_view trim_spaces(std::string_view text) noexcept {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-        text.remove_prefix(1);
-    }
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
-        text.remove_suffix(1);
-    }
-    return text;
-}
-
 /// Appends the UTF-8 encoding of a Unicode scalar value (the caller checked it is one).
 inline void append_utf8(std::string& out, char32_t code_point) {
     auto byte = [](char32_t value) { return static_cast<char>(value); };

@@ -2,6 +2,8 @@
 
 #include <gale/web/mime_types.hpp>
 
+#include <gale/http/headers.hpp>
+
 #include "web/escape_internal.hpp"
 
 #include <algorithm>
@@ -105,7 +107,7 @@ std::string_view content_type_for_path(std::string_view path, std::string_view f
 
 bool is_compressible(std::string_view content_type) {
     std::string type = detail::ascii_lowercase(
-        detail::trim_spaces(content_type.substr(0, content_type.find(';'))));
+        http::trim_whitespace(content_type.substr(0, content_type.find(';'))));
     std::string_view view = type;
     if (view.starts_with("text/")) {
         return view != "text/event-stream";

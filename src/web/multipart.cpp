@@ -2,6 +2,8 @@
 
 #include <gale/web/multipart.hpp>
 
+#include <gale/http/headers.hpp>
+
 #include "web/escape_internal.hpp"
 
 #include <string.h>  // memmem (GNU): a linear-time (two-way) substring search
@@ -52,7 +54,7 @@ class ParameterParser {
     ParameterizedValue parse() {
         ParameterizedValue result;
         std::size_t semicolon = text_.find(';');
-        result.value = detail::trim_spaces(text_.substr(0, semicolon));
+        result.value = http::trim_whitespace(text_.substr(0, semicolon));
         position_ = semicolon == std::string_view::npos ? text_.size() : semicolon;
         while (true) {
             skip_spaces();
@@ -131,7 +133,7 @@ class ParameterParser {
             }
             ++position_;
         }
-        std::string_view value = detail::trim_spaces(text_.substr(start, position_ - start));
+        std::string_view value = http::trim_whitespace(text_.substr(start, position_ - start));
         if (value.empty()) {
             error("parameter \"" + name + "\" has an empty value");
         }
@@ -221,7 +223,7 @@ PartHeaders parse_part_headers(std::string_view block) {
             !std::all_of(name.begin(), name.end(), is_token_character)) {
             fail("bad part header line " + quote_for_message(line));
         }
-        std::string_view value = detail::trim_spaces(line.substr(colon + 1));
+        std::string_view value = http::trim_whitespace(line.substr(colon + 1));
         if (std::any_of(value.begin(), value.end(), is_control)) {
             fail("control character in part header " + quote_for_message(line));
         }
@@ -424,7 +426,7 @@ FormData parse_multipart_form_data(std::string_view boundary, std::string_view b
 FormData parse_form_body(std::string_view content_type, std::string_view body,
                          const FormOptions& options) {
     std::string media_type = detail::ascii_lowercase(
-        detail::trim_spaces(content_type.substr(0, content_type.find(';'))));
+        http::trim_whitespace(content_type.substr(0, content_type.find(';'))));
     if (media_type == "application/x-www-form-urlencoded") {
         return FormData{parse_query_string(body, options.query_string), {}};
     }

@@ -33,15 +33,7 @@ constexpr bool is_token(std::string_view text) noexcept {
     return true;
 }
 
-constexpr std::string_view trim_whitespace(std::string_view text) noexcept {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-        text.remove_prefix(1);
-    }
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
-        text.remove_suffix(1);
-    }
-    return text;
-}
+using http::trim_whitespace;
 
 // The elements of a comma-separated list, trimmed, empty ones dropped (RFC 9110 §5.6.1).
 inline std::vector<std::string_view> split_list(std::string_view list) {

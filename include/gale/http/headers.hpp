@@ -30,6 +30,18 @@ inline bool equals_ignoring_case(std::string_view left, std::string_view right) 
            detail::equal_bytes_ignoring_case(left.data(), right.data(), left.size());
 }
 
+/// `text` without the spaces and horizontal tabs (HTTP's optional whitespace, OWS) at either
+/// end.
+constexpr std::string_view trim_whitespace(std::string_view text) noexcept {
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
+        text.remove_prefix(1);
+    }
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
+        text.remove_suffix(1);
+    }
+    return text;
+}
+
 /// True when the comma-separated `list` (e.g. a Connection value) contains `token`,
 /// compared case-insensitively, ignoring whitespace around elements.
 bool list_contains_token(std::string_view list, std::string_view token) noexcept;
