@@ -1,5 +1,7 @@
 #include <gale/http/compression.hpp>
 
+#include <gale/http/headers.hpp>
+
 #include <zlib.h>
 
 #include <cstring>
@@ -161,6 +163,36 @@ std::string decompress(std::string_view data, std::size_t max_output) {
         throw DecompressionError("truncated compressed data");
     }
     return out;
+}
+
+bool is_compressible(std::string_view content_type) noexcept {
+    const std::string_view type =
+        trim_whitespace(content_type.substr(0, content_type.find(';')));
+    auto has_prefix = [type](std::string_view prefix) {
+        return type.size() > prefix.size() &&
+               equals_ignoring_case(type.substr(0, prefix.size()), prefix);
+    };
+    auto has_suffix = [type](std::string_view suffix) {
+        return type.size() > suffix.size() &&
+               equals_ignoring_case(type.substr(type.size() - suffix.size()), suffix);
+    };
+    if (has_prefix("text/")) {
+        return !equals_ignoring_case(type, "text/event-stream");
+    }
+    if (has_suffix("+json") || has_suffix("+xml")) {
+        return true;
+    }
+    static constexpr std::string_view compressible[] = {
+        "application/json", "application/javascript", "application/x-javascript",
+        "application/ecmascript", "application/xml", "application/wasm", "application/yaml",
+        "font/ttf", "font/otf", "image/x-icon", "image/bmp",
+    };
+    for (std::string_view candidate : compressible) {
+        if (equals_ignoring_case(type, candidate)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 }  // namespace gale::http

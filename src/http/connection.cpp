@@ -77,23 +77,6 @@ bool accepts_gzip(const HeaderFields& headers) {
     return star.value_or(false);
 }
 
-// Media types whose bodies shrink under gzip. Type names are case-insensitive (RFC 9110
-// §8.3.1), and OWS may come before the parameters.
-bool is_compressible(std::string_view content_type) {
-    std::string_view type = trim_whitespace(content_type.substr(0, content_type.find(';')));
-    if (type.size() > 5 && equals_ignoring_case(type.substr(0, 5), "text/")) {
-        return true;
-    }
-    for (std::string_view compressible :
-         {"application/json", "application/javascript", "application/xml", "application/xhtml+xml",
-          "application/rss+xml", "application/atom+xml", "image/svg+xml", "application/wasm"}) {
-        if (equals_ignoring_case(type, compressible)) {
-            return true;
-        }
-    }
-    return type.size() > 5 && equals_ignoring_case(type.substr(type.size() - 5), "+json");
-}
-
 // Rebases a view of `from` onto the same offset in `to`; views elsewhere stay as they are.
 std::string_view rebase(std::string_view view, std::string_view from, const std::string& to) {
     if (view.data() < from.data() || view.data() > from.data() + from.size()) {

@@ -1,8 +1,6 @@
-// Extension → content type table and the compressibility rule.
+// Extension → content type table.
 
 #include <gale/web/mime_types.hpp>
-
-#include <gale/http/headers.hpp>
 
 #include "web/escape_internal.hpp"
 
@@ -103,32 +101,6 @@ std::string_view content_type_for_path(std::string_view path, std::string_view f
         return fallback;  // no extension, or a dot file such as ".htaccess"
     }
     return content_type_for_extension(file_name.substr(dot + 1)).value_or(fallback);
-}
-
-bool is_compressible(std::string_view content_type) {
-    std::string type = detail::ascii_lowercase(
-        http::trim_whitespace(content_type.substr(0, content_type.find(';'))));
-    std::string_view view = type;
-    if (view.starts_with("text/")) {
-        return view != "text/event-stream";
-    }
-    if (view.ends_with("+json") || view.ends_with("+xml")) {
-        return true;
-    }
-    static constexpr std::array<std::string_view, 11> compressible = {
-        "application/json",
-        "application/javascript",
-        "application/x-javascript",
-        "application/ecmascript",
-        "application/xml",
-        "application/wasm",
-        "application/yaml",
-        "font/ttf",
-        "font/otf",
-        "image/x-icon",
-        "image/bmp",
-    };
-    return std::find(compressible.begin(), compressible.end(), view) != compressible.end();
 }
 
 }  // namespace gale::web

@@ -39,6 +39,9 @@ gale::Task<void> test_handler(HTTPRequest& request, HTTPResponse& response) {
     } else if (path == "/big-upper-case-type") {
         response.headers().set("Content-Type", "TEXT/Plain ; charset=utf-8");
         response.write(std::string(100'000, 'a'));
+    } else if (path == "/big-event-stream") {
+        response.headers().set("Content-Type", "text/event-stream");
+        response.write(std::string(100'000, 'a'));
     } else if (path == "/big-json-suffix") {
         response.headers().set("Content-Type", "application/Problem+JSON");
         response.write(std::string(100'000, 'a'));
@@ -409,6 +412,12 @@ TEST_CASE("gzip compression for clients that accept it", "[http][server]") {
                                  "Connection: close\r\n\r\n");
             CHECK(response.find("Content-Encoding: gzip\r\n") != std::string::npos);
         }
+        // Server-sent events must reach the client event by event: never compressed.
+        std::string events = co_await exchange(
+            server.port, "GET /big-event-stream HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip\r\n"
+                         "Connection: close\r\n\r\n");
+        CHECK(events.find("Content-Encoding") == std::string::npos);
+        CHECK(events.find("Content-Length: 100000\r\n") != std::string::npos);
 
         std::string plain = co_await exchange(
             server.port, "GET /big HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");

@@ -60,6 +60,15 @@ class Decompressor {
     std::unique_ptr<State> state_;
 };
 
+/// Whether a response of this content type is worth gzip-compressing, the rule the server's
+/// `compress_response` follows: text/* (except text/event-stream, which must reach the client
+/// event by event, through proxies that buffer compressed streams), JSON, JavaScript, XML and
+/// their "+json"/"+xml" variants (SVG, Atom, RSS, manifests), WebAssembly, YAML, uncompressed
+/// fonts (TTF, OTF) and icons. Already-compressed formats (images, video, woff2, zip, gzip,
+/// PDF) are not. Parameters ("; charset=utf-8") and surrounding whitespace are ignored; names
+/// are compared without case (RFC 9110 §8.3.1). Allocation-free: it runs on every response.
+bool is_compressible(std::string_view content_type) noexcept;
+
 /// One-shot helpers.
 std::string gzip_compress(std::string_view data, int level = 6);
 std::string decompress(std::string_view data, std::size_t max_output);

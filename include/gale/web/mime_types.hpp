@@ -1,6 +1,8 @@
 #pragma once
 /// Content types for file extensions (static files) and the "is it worth compressing" rule.
 
+#include <gale/http/compression.hpp>
+
 #include <optional>
 #include <string_view>
 
@@ -15,11 +17,8 @@ std::optional<std::string_view> content_type_for_extension(std::string_view exte
 std::string_view content_type_for_path(std::string_view path,
                                        std::string_view fallback = "application/octet-stream");
 
-/// Whether a response of this content type is worth gzip-compressing: text/* (except
-/// text/event-stream, which must reach the client message by message), JSON, JavaScript, XML and
-/// their "+json"/"+xml" variants (SVG, Atom, RSS, manifests), WebAssembly, uncompressed fonts
-/// (TTF, OTF) and icons. Already-compressed formats (images, video, woff2, zip, gzip, PDF) are
-/// not. Parameters such as "; charset=utf-8" are ignored; the comparison ignores case.
-bool is_compressible(std::string_view content_type);
+/// Whether a response of this content type is worth gzip-compressing: the HTTP server's own
+/// rule (gale/http/compression.hpp), so that what a handler expects is what the server does.
+using http::is_compressible;
 
 }  // namespace gale::web
