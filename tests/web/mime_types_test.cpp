@@ -51,13 +51,15 @@ TEST_CASE("is_compressible picks text-like types", "[web][mime]") {
          {"text/html; charset=utf-8", "text/plain", "TEXT/CSS", "application/json",
           "application/javascript", "text/javascript", "application/xml", "image/svg+xml",
           "application/atom+xml", "application/ld+json", "application/wasm",
-          " application/json ; charset=utf-8", "font/ttf", "image/x-icon"}) {
+          " application/json ; charset=utf-8", "font/ttf", "image/x-icon",
+          "Application/Problem+JSON", "application/yaml"}) {
         INFO(type);
         CHECK(is_compressible(type));
     }
     for (auto type : {"image/png", "image/jpeg", "video/mp4", "font/woff2", "application/zip",
                       "application/gzip", "application/pdf", "application/octet-stream",
-                      "text/event-stream", "", ";", "json"}) {
+                      "text/event-stream", "TEXT/Event-Stream; charset=utf-8", "", ";",
+                      "json", "text/", "+json"}) {
         INFO(type);
         CHECK(!is_compressible(type));
     }
