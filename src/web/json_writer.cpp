@@ -184,8 +184,8 @@ void JsonWriter::close(char bracket, bool object) {
     }
     --depth_;
     needs_comma_ = true;  // the enclosing level now holds this element
-    has_value_ = depth_ == 0;
     text_ += bracket;
+    after_value();
 }
 
 JsonWriter& JsonWriter::begin_object() {
@@ -228,22 +228,19 @@ JsonWriter& JsonWriter::key(std::string_view name) {
 JsonWriter& JsonWriter::value(std::string_view text) {
     before_value();
     detail::append_string(text_, text);
-    has_value_ = depth_ == 0;
-    return *this;
+    return after_value();
 }
 
 JsonWriter& JsonWriter::value(bool flag) {
     before_value();
     text_ += flag ? "true" : "false";
-    has_value_ = depth_ == 0;
-    return *this;
+    return after_value();
 }
 
 JsonWriter& JsonWriter::value(std::nullptr_t) {
     before_value();
     text_ += "null";
-    has_value_ = depth_ == 0;
-    return *this;
+    return after_value();
 }
 
 JsonWriter& JsonWriter::value(double number) {
@@ -253,22 +250,19 @@ JsonWriter& JsonWriter::value(double number) {
 JsonWriter& JsonWriter::value(const nlohmann::json& document) {
     before_value();
     detail::append_json(text_, document);
-    has_value_ = depth_ == 0;
-    return *this;
+    return after_value();
 }
 
 JsonWriter& JsonWriter::write_integer(std::int64_t number) {
     before_value();
     detail::append_integer(text_, number);
-    has_value_ = depth_ == 0;
-    return *this;
+    return after_value();
 }
 
 JsonWriter& JsonWriter::write_unsigned(std::uint64_t number) {
     before_value();
     detail::append_integer(text_, number);
-    has_value_ = depth_ == 0;
-    return *this;
+    return after_value();
 }
 
 std::string JsonWriter::take() {

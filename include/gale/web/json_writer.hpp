@@ -77,6 +77,11 @@ class JsonWriter {
         return depth_ > 0 && ((objects_ >> (depth_ - 1)) & 1) != 0;
     }
     void before_value();
+    // A value is complete; at the top level, that completes the text.
+    JsonWriter& after_value() noexcept {
+        has_value_ = depth_ == 0;
+        return *this;
+    }
     void open(char bracket, bool object);
     void close(char bracket, bool object);
     JsonWriter& write_integer(std::int64_t number);
