@@ -166,8 +166,7 @@ std::string decompress(std::string_view data, std::size_t max_output) {
 }
 
 bool is_compressible(std::string_view content_type) noexcept {
-    const std::string_view type =
-        trim_whitespace(content_type.substr(0, content_type.find(';')));
+    const std::string_view type = trim_whitespace(content_type.substr(0, content_type.find(';')));
     auto has_prefix = [type](std::string_view prefix) {
         return type.size() > prefix.size() &&
                equals_ignoring_case(type.substr(0, prefix.size()), prefix);
@@ -183,9 +182,17 @@ bool is_compressible(std::string_view content_type) noexcept {
         return true;
     }
     static constexpr std::string_view compressible[] = {
-        "application/json", "application/javascript", "application/x-javascript",
-        "application/ecmascript", "application/xml", "application/wasm", "application/yaml",
-        "font/ttf", "font/otf", "image/x-icon", "image/bmp",
+        "application/json",
+        "application/javascript",
+        "application/x-javascript",
+        "application/ecmascript",
+        "application/xml",
+        "application/wasm",
+        "application/yaml",
+        "font/ttf",
+        "font/otf",
+        "image/x-icon",
+        "image/bmp",
     };
     for (std::string_view candidate : compressible) {
         if (equals_ignoring_case(type, candidate)) {

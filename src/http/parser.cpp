@@ -303,8 +303,9 @@ bool parse_plain_fields(std::string_view block, std::vector<HeaderField>& fields
         if (end - at < 2 || at[0] != '\r' || at[1] != '\n' || fields.size() >= max_count) {
             return false;
         }
-        fields.push_back({std::string_view(name, static_cast<std::size_t>(colon - name)),
-                          trim_whitespace(std::string_view(value, static_cast<std::size_t>(at - value)))});
+        fields.push_back(
+            {std::string_view(name, static_cast<std::size_t>(colon - name)),
+             trim_whitespace(std::string_view(value, static_cast<std::size_t>(at - value)))});
         at += 2;
     }
     return at == end || (end - at >= 2 && at[1] == '\n');
@@ -415,9 +416,9 @@ bool has_chunked_with_parameters(const HeaderFields& fields) {
         if (equals_ignoring_case(field.name, "transfer-encoding")) {
             for_each_element(field.value, [&](std::string_view coding) {
                 std::size_t semicolon = coding.find(';');
-                found =
-                    found || (semicolon != std::string_view::npos &&
-                              equals_ignoring_case(trim_whitespace(coding.substr(0, semicolon)), "chunked"));
+                found = found || (semicolon != std::string_view::npos &&
+                                  equals_ignoring_case(trim_whitespace(coding.substr(0, semicolon)),
+                                                       "chunked"));
             });
         }
     }

@@ -201,8 +201,9 @@ bool CookieJar::set_cookie(const web::Url& url, std::string_view set_cookie) {
             next == std::string_view::npos ? std::string_view() : attributes.substr(next + 1);
         std::size_t eq = attribute.find('=');
         std::string name = lowercase(http::trim_whitespace(attribute.substr(0, eq)));
-        std::string_view value =
-            eq == std::string_view::npos ? std::string_view() : http::trim_whitespace(attribute.substr(eq + 1));
+        std::string_view value = eq == std::string_view::npos
+                                     ? std::string_view()
+                                     : http::trim_whitespace(attribute.substr(eq + 1));
         if (name == "expires") {
             if (auto when = parse_cookie_date(value)) {
                 cookie.expires = when;

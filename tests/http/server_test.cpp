@@ -414,8 +414,9 @@ TEST_CASE("gzip compression for clients that accept it", "[http][server]") {
         }
         // Server-sent events must reach the client event by event: never compressed.
         std::string events = co_await exchange(
-            server.port, "GET /big-event-stream HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip\r\n"
-                         "Connection: close\r\n\r\n");
+            server.port,
+            "GET /big-event-stream HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip\r\n"
+            "Connection: close\r\n\r\n");
         CHECK(events.find("Content-Encoding") == std::string::npos);
         CHECK(events.find("Content-Length: 100000\r\n") != std::string::npos);
 

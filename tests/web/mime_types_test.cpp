@@ -47,19 +47,18 @@ TEST_CASE("content_type_for_path uses the last extension", "[web][mime]") {
 }
 
 TEST_CASE("is_compressible picks text-like types", "[web][mime]") {
-    for (auto type :
-         {"text/html; charset=utf-8", "text/plain", "TEXT/CSS", "application/json",
-          "application/javascript", "text/javascript", "application/xml", "image/svg+xml",
-          "application/atom+xml", "application/ld+json", "application/wasm",
-          " application/json ; charset=utf-8", "font/ttf", "image/x-icon",
-          "Application/Problem+JSON", "application/yaml"}) {
+    for (auto type : {"text/html; charset=utf-8", "text/plain", "TEXT/CSS", "application/json",
+                      "application/javascript", "text/javascript", "application/xml",
+                      "image/svg+xml", "application/atom+xml", "application/ld+json",
+                      "application/wasm", " application/json ; charset=utf-8", "font/ttf",
+                      "image/x-icon", "Application/Problem+JSON", "application/yaml"}) {
         INFO(type);
         CHECK(is_compressible(type));
     }
-    for (auto type : {"image/png", "image/jpeg", "video/mp4", "font/woff2", "application/zip",
-                      "application/gzip", "application/pdf", "application/octet-stream",
-                      "text/event-stream", "TEXT/Event-Stream; charset=utf-8", "", ";",
-                      "json", "text/", "+json"}) {
+    for (auto type :
+         {"image/png", "image/jpeg", "video/mp4", "font/woff2", "application/zip",
+          "application/gzip", "application/pdf", "application/octet-stream", "text/event-stream",
+          "TEXT/Event-Stream; charset=utf-8", "", ";", "json", "text/", "+json"}) {
         INFO(type);
         CHECK(!is_compressible(type));
     }

@@ -73,9 +73,7 @@ class JsonWriter {
     std::string take();
 
   private:
-    bool in_object() const noexcept {
-        return depth_ > 0 && ((objects_ >> (depth_ - 1)) & 1) != 0;
-    }
+    bool in_object() const noexcept { return depth_ > 0 && ((objects_ >> (depth_ - 1)) & 1) != 0; }
     void before_value();
     // A value is complete; at the top level, that completes the text.
     JsonWriter& after_value() noexcept {
