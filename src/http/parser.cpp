@@ -79,25 +79,62 @@ constexpr auto reg_name_table = make_host_table(false);
 constexpr auto ip_literal_table = make_host_table(true);
 constexpr auto digit_table = make_digit_table();
 
-// Eight lookups per branch: request lines and field names and values all pass through here.
+// A table without "%": text made only of its characters holds no escape to check, which is
+// the usual path and Host, looked at once.
+constexpr std::array<bool, 256> without_percent(std::array<bool, 256> table) {
+    table['%'] = false;
+    return table;
+}
+constexpr auto unescaped_path_table = without_percent(path_table);
+constexpr auto unescaped_reg_name_table = without_percent(reg_name_table);
+
+// Eight lookups per branch and no byte loop: request lines and field names and values all
+// pass through here. Past the whole words, the last eight bytes are checked again (overlapping
+// the word before); a text shorter than a word falls through a switch.
 bool all_of(std::string_view text, const std::array<bool, 256>& table) noexcept {
     auto allowed = [&table](const char* at) noexcept {
         return static_cast<unsigned>(table[static_cast<unsigned char>(*at)]);
     };
+    auto word_allowed = [&allowed](const char* at) noexcept {
+        return (allowed(at) & allowed(at + 1) & allowed(at + 2) & allowed(at + 3) &
+                allowed(at + 4) & allowed(at + 5) & allowed(at + 6) & allowed(at + 7)) != 0;
+    };
     const char* at = text.data();
-    const char* end = at + text.size();
-    for (; end - at >= 8; at += 8) {
-        unsigned all = allowed(at) & allowed(at + 1) & allowed(at + 2) & allowed(at + 3) &
-                       allowed(at + 4) & allowed(at + 5) & allowed(at + 6) & allowed(at + 7);
-        if (all == 0) {
-            return false;
+    const std::size_t size = text.size();
+    if (size >= 8) {
+        for (std::size_t offset = 0; offset + 8 < size; offset += 8) {
+            if (!word_allowed(at + offset)) {
+                return false;
+            }
         }
+        return word_allowed(at + size - 8);
     }
     unsigned all = 1;
-    for (; at != end; ++at) {
-        all &= allowed(at);
+    switch (size) {
+        case 7:
+            all &= allowed(at + 6);
+            [[fallthrough]];
+        case 6:
+            all &= allowed(at + 5);
+            [[fallthrough]];
+        case 5:
+            all &= allowed(at + 4);
+            [[fallthrough]];
+        case 4:
+            all &= allowed(at + 3);
+            [[fallthrough]];
+        case 3:
+            all &= allowed(at + 2);
+            [[fallthrough]];
+        case 2:
+            all &= allowed(at + 1);
+            [[fallthrough]];
+        case 1:
+            all &= allowed(at);
+            [[fallthrough]];
+        default:
+            return all != 0;
     }
-    return all != 0;
 }
 
 bool is_hex_digit(char c) noexcept {
@@ -198,15 +235,17 @@ bool is_valid_authority(std::string_view authority) noexcept {
         host = authority.substr(0, colon);
         port = authority.substr(colon);
     }
-    return all_of(host, reg_name_table) && all_of(port.substr(port.empty() ? 0 : 1), digit_table) &&
-           has_valid_escapes(host, false);
+    const bool host_valid = all_of(host, unescaped_reg_name_table) ||
+                            (all_of(host, reg_name_table) && has_valid_escapes(host, false));
+    return host_valid && all_of(port.substr(port.empty() ? 0 : 1), digit_table);
 }
 
 // A request path: URI path characters only, and escapes that are neither malformed nor NUL,
 // CR or LF, which have no business in a path and, decoded, truncate it or split a line
 // wherever it is passed on (RFC 3986 §2.1, §3.3).
 bool is_valid_path(std::string_view path) noexcept {
-    return all_of(path, path_table) && has_valid_escapes(path, true);
+    return all_of(path, unescaped_path_table) ||
+           (all_of(path, path_table) && has_valid_escapes(path, true));
 }
 
 // Calls `visit` for each non-empty element of a comma-separated list.

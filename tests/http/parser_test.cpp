@@ -257,6 +257,39 @@ TEST_CASE("a request target holds URI characters only", "[http][parser][bad]") {
     CHECK(target_error("/a?text=line%0Aline") == 0);
 }
 
+// The character checks look at eight bytes at a time and at a shorter tail all at once: a bad
+// byte must be caught at every position of every length, across word and tail boundaries.
+TEST_CASE("one bad byte is found at every position of a method, path and Host",
+          "[http][parser][bad]") {
+    for (std::size_t length = 1; length <= 26; ++length) {
+        const std::string plain(length, 'a');
+        INFO("length " << length);
+        CHECK(error_of(std::string(length, 'A') + " / HTTP/1.1\r\nHost: a\r\n\r\n") == 0);
+        CHECK(error_of("GET /" + plain + " HTTP/1.1\r\nHost: a\r\n\r\n") == 0);
+        CHECK(error_of("GET / HTTP/1.1\r\nHost: " + plain + "\r\n\r\n") == 0);
+        CHECK(error_of("GET / HTTP/1.1\r\nHost: " + plain + ":80\r\n\r\n") == 0);
+        for (std::size_t at = 0; at < length; ++at) {
+            INFO("bad byte at " << at);
+            std::string bad = plain;
+            bad[at] = '(';  // not a token character: a bad method
+            CHECK(error_of(bad + " / HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+            bad[at] = '\\';  // not a path character
+            CHECK(error_of("GET /" + bad + " HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+            bad[at] = '/';  // not a host character
+            CHECK(error_of("GET / HTTP/1.1\r\nHost: " + bad + "\r\n\r\n") == 400);
+            bad[at] = '%';  // "%aa" is an escape; fewer than two digits after it are not
+            const int expected = at + 2 < length ? 0 : 400;
+            CHECK(error_of("GET /" + bad + " HTTP/1.1\r\nHost: a\r\n\r\n") == expected);
+            CHECK(error_of("GET / HTTP/1.1\r\nHost: " + bad + "\r\n\r\n") == expected);
+        }
+    }
+    // Valid escapes: looked at only when a "%" is there, but then all of them.
+    CHECK(error_of("GET /a%41b%4a HTTP/1.1\r\nHost: a%41\r\n\r\n") == 0);
+    CHECK(error_of("GET /a%41b%4 HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: a%41%g1\r\n\r\n") == 400);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: example.com:8x\r\n\r\n") == 400);
+}
+
 TEST_CASE("header syntax", "[http][parser][bad]") {
     CHECK(error_of("GET / HTTP/1.1\r\nHost : a\r\n\r\n") == 400);  // space before colon
     CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nX\tY: 1\r\n\r\n") == 400);
