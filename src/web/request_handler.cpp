@@ -62,8 +62,9 @@ ContentTag content_etag(std::string_view data) {
     std::uint64_t hash = detail::hash_bytes(data);
     ContentTag tag;
     tag.text[0] = '"';
-    for (std::size_t i = 1; i <= 11; ++i, hash >>= 6) {
-        tag.text[i] = digits[hash & 63];
+#pragma GCC unroll 11
+    for (std::size_t i = 1; i <= 11; ++i) {
+        tag.text[i] = digits[(hash >> (6 * (i - 1))) & 63];
     }
     tag.text[12] = '"';
     return tag;
