@@ -41,12 +41,26 @@ std::uint64_t lower_word(std::uint64_t word) noexcept {
 bool detail::equal_bytes_ignoring_case(const char* left, const char* right,
                                        std::size_t size) noexcept {
     if (size < 8) {
-        for (std::size_t i = 0; i < size; ++i) {
-            if (lower(left[i]) != lower(right[i])) {
-                return false;
+        if (size < 4) {
+            for (std::size_t i = 0; i < size; ++i) {
+                if (lower(left[i]) != lower(right[i])) {
+                    return false;
+                }
             }
+            return true;
         }
-        return true;
+        // Four to seven bytes ("host", "text/"): the first four and the last four, which
+        // overlap, as one word.
+        auto halves = [size](const char* text) {
+            std::uint32_t first;
+            std::uint32_t last;
+            std::memcpy(&first, text, 4);
+            std::memcpy(&last, text + size - 4, 4);
+            return std::uint64_t{first} | std::uint64_t{last} << 32;
+        };
+        const std::uint64_t a = halves(left);
+        const std::uint64_t b = halves(right);
+        return a == b || lower_word(a) == lower_word(b);
     }
     auto words_equal = [&](std::size_t at) {
         std::uint64_t a;
