@@ -262,7 +262,8 @@ void Connection::prepare_request() {
         candidate = *real_ip;
     }
     if (is_valid_ip(candidate)) {
-        remote_ip_ = candidate;
+        forwarded_ip_ = std::move(candidate);
+        remote_ip_ = forwarded_ip_;
     }
     auto scheme = request_.head.headers.get("x-scheme");
     if (!scheme) {
@@ -274,7 +275,7 @@ void Connection::prepare_request() {
         while (!last.empty() && last.front() == ' ')
             last.remove_prefix(1);
         if (last == "http" || last == "https") {
-            protocol_ = last;
+            protocol_ = last == "http" ? "http" : "https";  // a literal: the field goes away
         }
     }
 }

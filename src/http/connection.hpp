@@ -147,8 +147,11 @@ class Connection {
     // The current request: the head copied out of the stream buffer, with views into it.
     RequestParser parser_;
     OwnedHead request_;
-    std::string remote_ip_;
-    std::string protocol_;
+    // Views, so that a request without forwarding headers assigns no string: remote_ip_ is
+    // peer_ip_ or forwarded_ip_, protocol_ a literal.
+    std::string_view remote_ip_;
+    std::string forwarded_ip_;
+    std::string_view protocol_;
 
     // Its body.
     std::uint64_t body_remaining_ = 0;

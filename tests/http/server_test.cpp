@@ -545,6 +545,18 @@ TEST_CASE("xheaders from a trusted proxy", "[http][server]") {
                                               "GET /headers HTTP/1.1\r\nHost: a\r\nX-Real-IP: "
                                               "not-an-ip\r\nConnection: close\r\n\r\n");
         CHECK(bogus.find("X-Remote-Ip: 127.0.0.1\r\n") != std::string::npos);
+        // Per request: on a kept-alive connection, the next request without the fields is
+        // from the peer again.
+        std::string both = co_await exchange(
+            server.port,
+            "GET /headers HTTP/1.1\r\nHost: a\r\nX-Real-IP: 9.9.9.9\r\nX-Scheme: https\r\n\r\n"
+            "GET /headers HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        const std::size_t second = both.find("HTTP/1.1 200", 1);
+        REQUIRE(second != std::string::npos);
+        CHECK(both.substr(0, second).find("X-Remote-Ip: 9.9.9.9\r\n") != std::string::npos);
+        CHECK(both.substr(0, second).find("X-Protocol: https\r\n") != std::string::npos);
+        CHECK(both.substr(second).find("X-Remote-Ip: 127.0.0.1\r\n") != std::string::npos);
+        CHECK(both.substr(second).find("X-Protocol: http\r\n") != std::string::npos);
     };
     gale::test::run(body(options));
 }
