@@ -157,7 +157,7 @@ const std::string& RequestHandler::body() const noexcept {
 // --- default implementations ----------------------------------------------------------------
 
 Task<void> RequestHandler::prepare() {
-    co_return;
+    return {};  // an empty task: nothing to run, no frame, complete when awaited
 }
 Task<void> RequestHandler::get() {
     throw http::HTTPError(405);

@@ -75,6 +75,19 @@ TEST_CASE("100,000 co_awaits of tasks that finish at once do not grow the stack"
     CHECK(gale::test::run(sum_of_ready_awaits(count)) == expected);
 }
 
+TEST_CASE("an empty Task<void> is complete when awaited", "[task]") {
+    // What a function with nothing to run may return instead of starting a coroutine.
+    auto nothing = []() -> gale::Task<void> { return {}; };
+    auto outer = [](gale::Task<void> (*empty)()) -> gale::Task<int> {
+        co_await empty();
+        gale::Task<void> kept = empty();
+        CHECK_FALSE(kept.valid());
+        co_await kept;
+        co_return co_await forty_two();
+    };
+    CHECK(gale::test::run(outer(nothing)) == 42);
+}
+
 TEST_CASE("a destroyed task that never ran frees its frame", "[task]") {
     auto task = forty_two();
     CHECK(task.valid());

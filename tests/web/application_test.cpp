@@ -134,6 +134,7 @@ class LifecycleHandler : public RequestHandler {
   public:
     explicit LifecycleHandler(std::vector<std::string>& log) : log_(log) {}
     Task<void> prepare() override {
+        co_await RequestHandler::prepare();  // as Tornado code calls super().prepare()
         log_.push_back("prepare");
         if (get_argument("stop", "") == "1") {
             set_status(202);

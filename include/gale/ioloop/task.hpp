@@ -161,10 +161,18 @@ class [[nodiscard]] Task {
     /// True when the coroutine ran to its end.
     bool done() const noexcept { return handle_ && handle_.done(); }
 
+    // An empty Task<void> (no coroutine: a function with nothing to run may return `{}`) is
+    // complete when awaited. A Task with a value always holds its coroutine.
     struct Awaiter {
         Handle handle;
 
-        bool await_ready() const noexcept { return false; }
+        bool await_ready() const noexcept {
+            if constexpr (std::is_void_v<T>) {
+                return !handle;
+            } else {
+                return false;
+            }
+        }
         template <class CallerPromise>
         bool await_suspend(std::coroutine_handle<CallerPromise> caller) {
             promise_type& promise = handle.promise();
@@ -175,16 +183,23 @@ class [[nodiscard]] Task {
             // Suspend only if the task suspended; if it finished, continue at once.
             return !detail::PromiseBase::start_inline(handle);
         }
-        T await_resume() { return handle.promise().take_result(); }
+        T await_resume() {
+            if constexpr (std::is_void_v<T>) {
+                if (!handle) {
+                    return;
+                }
+            }
+            return handle.promise().take_result();
+        }
     };
 
     /// Starts the task and suspends the caller until it finishes.
     Awaiter operator co_await() && noexcept {
-        assert(handle_ && !handle_.done());
+        assert(awaitable());
         return Awaiter{handle_};
     }
     Awaiter operator co_await() & noexcept {
-        assert(handle_ && !handle_.done());
+        assert(awaitable());
         return Awaiter{handle_};
     }
 
@@ -194,6 +209,7 @@ class [[nodiscard]] Task {
     Handle release() noexcept { return std::exchange(handle_, {}); }
 
   private:
+    bool awaitable() const noexcept { return handle_ ? !handle_.done() : std::is_void_v<T>; }
     void destroy() noexcept {
         if (handle_) {
             handle_.destroy();

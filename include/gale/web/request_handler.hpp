@@ -63,6 +63,8 @@ class RequestHandler {
     virtual ~RequestHandler();
 
     // --- what subclasses override -----------------------------------------------------
+    /// Runs before the method. The default does nothing: it returns an empty task (no
+    /// coroutine frame), which is complete when awaited, so an override may await it or not.
     virtual Task<void> prepare();
     virtual Task<void> get();
     virtual Task<void> head();
