@@ -60,9 +60,13 @@ void append_string(std::string& out, std::string_view text) {
         out += dump(nlohmann::json(text));  // escaped, and invalid UTF-8 replaced, by nlohmann
         return;
     }
-    out += '"';
-    out += text;
-    out += '"';
+    // One append: the quotes and the text in a single size check.
+    const std::size_t at = out.size();
+    out.resize(at + text.size() + 2);
+    char* to = out.data() + at;
+    to[0] = '"';
+    std::memcpy(to + 1, text.data(), text.size());
+    to[text.size() + 1] = '"';
 }
 
 template <typename Integer>

@@ -490,28 +490,36 @@ void RequestHandler::clear_header(std::string_view name) {
 }
 
 void RequestHandler::write(std::string_view text) {
-    if (finished_ || done_writing_) {
-        throw Error("write() after finish() or redirect()");
-    }
+    check_writable();
     if (!response().headers().contains("content-type")) {
         response().set_header("Content-Type", "text/html; charset=UTF-8");
     }
     response().write(text);
 }
 
+void RequestHandler::check_writable() const {
+    if (finished_ || done_writing_) {
+        throw Error("write() after finish() or redirect()");
+    }
+}
+
+void RequestHandler::write_json_text(std::string_view text) {
+    check_writable();
+    response().set_header("Content-Type", "application/json; charset=UTF-8");
+    response().write(text);
+}
+
 void RequestHandler::write_json(const nlohmann::json& value) {
     std::string text;
     detail::append_json(text, value);
-    response().set_header("Content-Type", "application/json; charset=UTF-8");
-    write(std::string_view(text));
+    write_json_text(text);
 }
 
 void RequestHandler::write(const JsonWriter& json) {
     if (!json.complete()) {
         throw Error("write(JsonWriter): the JSON is not complete");
     }
-    response().set_header("Content-Type", "application/json; charset=UTF-8");
-    write(json.text());
+    write_json_text(json.text());
 }
 
 Task<void> RequestHandler::flush() {

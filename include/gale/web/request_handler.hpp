@@ -214,7 +214,10 @@ class RequestHandler {
     Task<void> finish_response();
     std::string allow_header() const;
 
+    void check_writable() const;
     void write_json(const nlohmann::json& value);
+    // JSON text, as application/json (replacing a Content-Type set before).
+    void write_json_text(std::string_view text);
     void parse_body_arguments();
     Task<void> handle_failure(int status, std::exception_ptr error);
     void apply_etag();
