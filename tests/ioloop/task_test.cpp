@@ -1,10 +1,13 @@
+#include <gale/ioloop/combinators.hpp>
 #include <gale/ioloop/ioloop.hpp>
+#include <gale/ioloop/task_group.hpp>
 
 #include <catch2/catch.hpp>
 
 #include "support/helpers.hpp"
 
 #include <stdexcept>
+#include <vector>
 
 using namespace std::chrono_literals;
 
@@ -86,6 +89,30 @@ TEST_CASE("an empty Task<void> is complete when awaited", "[task]") {
         co_return co_await forty_two();
     };
     CHECK(gale::test::run(outer(nothing)) == 42);
+}
+
+TEST_CASE("an empty Task<void> is complete wherever a task is awaited", "[task]") {
+    auto nothing = []() -> gale::Task<void> { return {}; };
+    auto outer = [](gale::Task<void> (*empty)()) -> gale::Task<std::size_t> {
+        gale::spawn(empty());
+        co_await gale::with_timeout(1s, empty());
+        co_await gale::when_all(empty(), empty());
+        std::vector<gale::Task<void>> some;
+        some.push_back(empty());
+        some.push_back(gale::sleep(1h));
+        co_await gale::when_all([&] {
+            std::vector<gale::Task<void>> all;
+            all.push_back(empty());
+            return all;
+        }());
+        gale::TaskGroup group;
+        group.spawn(empty());
+        co_await group.join();
+        auto first =
+            co_await gale::when_any(std::move(some));  // the empty one; the sleep is cancelled
+        co_return first.index;
+    };
+    CHECK(gale::test::run(outer(nothing)) == 0);
 }
 
 TEST_CASE("a destroyed task that never ran frees its frame", "[task]") {

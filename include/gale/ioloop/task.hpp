@@ -162,7 +162,8 @@ class [[nodiscard]] Task {
     bool done() const noexcept { return handle_ && handle_.done(); }
 
     // An empty Task<void> (no coroutine: a function with nothing to run may return `{}`) is
-    // complete when awaited. A Task with a value always holds its coroutine.
+    // complete when awaited, and so in every combinator, which all await their tasks. A Task
+    // with a value always holds its coroutine.
     struct Awaiter {
         Handle handle;
 
@@ -253,7 +254,9 @@ inline CurrentScope current_scope() noexcept {
 /// task; combinators use this to give children a scope of their own.
 template <class T>
 Task<T> with_scope(Task<T> task, CancellationScope& scope) noexcept {
-    task.handle().promise().set_cancellation_scope(&scope);
+    if (task.valid()) {  // an empty Task<void> runs nowhere
+        task.handle().promise().set_cancellation_scope(&scope);
+    }
     return task;
 }
 
