@@ -33,7 +33,8 @@ class ArgsHandler : public RequestHandler {
     }
 };
 
-// JSON from a JsonWriter; ?open=1 leaves the object open, which must fail the request.
+// JSON from a JsonWriter; ?open=1 leaves the object open, which must fail the request, and
+// ?late=writer or ?late=document writes after redirect(), which must fail it too.
 class JsonWriterHandler : public RequestHandler {
   public:
     Task<void> get() override {
@@ -43,7 +44,15 @@ class JsonWriterHandler : public RequestHandler {
         if (get_argument("open", "0") != "1") {
             json.end_object();
         }
-        write(json);
+        const std::string late = get_argument("late", "");
+        if (!late.empty()) {
+            redirect("/elsewhere");
+        }
+        if (late == "document") {
+            write(nlohmann::json{{"ids", {1, 2}}});
+        } else {
+            write(json);
+        }
         co_return;
     }
 };
@@ -438,6 +447,13 @@ TEST_CASE("write(JsonWriter): JSON without a document; an unfinished one is a 50
         auto open = co_await http_fetch(app.port, "GET", "/json-writer?open=1");
         CHECK(open.status == 500);
         CHECK(open.body.find("\"ids\"") == std::string::npos);
+        for (std::string late : {"writer", "document"}) {
+            INFO(late);
+            auto after_redirect = co_await http_fetch(app.port, "GET", "/json-writer?late=" + late);
+            CHECK(after_redirect.status == 500);
+            CHECK(after_redirect.headers.get("content-type") != "application/json; charset=UTF-8");
+            CHECK(after_redirect.body.find("\"ids\"") == std::string::npos);
+        }
     };
     gale::test::run(body());
 }
