@@ -88,7 +88,6 @@ TEST_CASE("crawler: 2,000 linked pages on nginx, each fetched exactly once",
     auto body = []() -> gale::Task<void> {
         Nginx nginx;
         write_site(nginx.site(), nginx.url(""));
-        nginx.start();
         crawler::CrawlOptions options;
         options.start_url = nginx.url(page_path(0));
         options.concurrency = 64;
@@ -132,7 +131,6 @@ TEST_CASE("crawler: --max-pages bounds the crawl", "[httpclient][crawler][nginx]
     auto body = []() -> gale::Task<void> {
         Nginx nginx;
         write_site(nginx.site(), nginx.url(""));
-        nginx.start();
         crawler::CrawlOptions options;
         options.start_url = nginx.url(page_path(0));
         options.concurrency = 8;
@@ -156,7 +154,6 @@ TEST_CASE("crawler program: JSON lines output and summary", "[httpclient][crawle
     auto body = [](std::string binary) -> gale::Task<void> {
         Nginx nginx;
         write_site(nginx.site(), nginx.url(""));
-        nginx.start();
         gale::test::TemporaryDirectory directory;
         std::string output = directory.file("pages.jsonl");
         auto result = co_await run_command(binary + " " + nginx.url(page_path(0)) +

@@ -73,7 +73,6 @@ TEST_CASE("nginx over HTTP: 400 requests on 4 kept-alive connections", "[httpcli
     auto body = []() -> gale::Task<void> {
         Nginx nginx;
         write_pages(nginx.site(), 400);
-        nginx.start();
         ClientOptions options;
         options.max_clients = 16;
         options.max_connections_per_host = 4;
@@ -116,7 +115,6 @@ TEST_CASE("nginx over HTTPS: verified, kept alive", "[httpclient][nginx][tls]") 
     auto body = [](gale::test::Certificates certs) -> gale::Task<void> {
         Nginx nginx(certs);
         write_pages(nginx.site(), 200);
-        nginx.start();
         ClientOptions options;
         options.max_clients = 8;
         options.max_connections_per_host = 2;

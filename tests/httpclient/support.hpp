@@ -218,10 +218,66 @@ class Nginx {
   public:
     static bool available() { return gale::test::have_program("nginx"); }
 
+    /// Starts nginx at once (the site may be written afterwards: files are read per request).
+    /// The ports were free when chosen, but another test running meanwhile may take one before
+    /// nginx binds it: nginx then fails, and what answers there is not nginx. So the answer to
+    /// a marker URL is checked, and on a mismatch nginx starts again on other ports, before any
+    /// URL of this server is handed out.
     explicit Nginx(std::optional<gale::test::Certificates> certificates = std::nullopt)
-        : http_port_(free_port()), https_port_(certificates ? free_port() : 0) {
+        : certificates_(std::move(certificates)) {
         std::filesystem::create_directories(directory_.path() / "site");
         std::filesystem::create_directories(directory_.path() / "temp");
+        const std::string root = directory_.path().string();
+        for (int attempt = 1;; ++attempt) {
+            choose_ports();
+            process_ = std::make_unique<gale::test::ChildProcess>(
+                "exec nginx -p " + root + " -c " + root + "/nginx.conf -e " + root +
+                "/error.log -g 'daemon off;' 2>>" + root + "/stderr.log");
+            if (gale::test::wait_for_port(http_port_) &&
+                (https_port_ == 0 || gale::test::wait_for_port(https_port_)) && answers_marker()) {
+                return;
+            }
+            process_.reset();
+            if (attempt == 3) {
+                throw gale::Error(
+                    "nginx did not start: " + read_text_file(directory_.file("error.log")) +
+                    read_text_file(directory_.file("stderr.log")));
+            }
+        }
+    }
+
+    std::filesystem::path site() const { return directory_.path() / "site"; }
+    std::string url(const std::string& path) const {
+        return "http://127.0.0.1:" + std::to_string(http_port_) + path;
+    }
+    std::string https_url(const std::string& path) const {
+        return "https://localhost:" + std::to_string(https_port_) + path;
+    }
+
+    struct LogLine {
+        std::string connection;
+        long request_on_connection = 0;
+        std::string uri;
+        int status = 0;
+    };
+    /// The log, once it has at least `expected` lines (nginx writes a line just after the
+    /// response left, so the client can be a little ahead; waits at most 10 s).
+    std::vector<LogLine> access_log(std::size_t expected = 0) const {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (true) {
+            auto lines = read_access_log();
+            if (lines.size() >= expected || std::chrono::steady_clock::now() > deadline) {
+                return lines;
+            }
+            ::usleep(10'000);
+        }
+    }
+
+  private:
+    void choose_ports() {
+        http_port_ = free_port();
+        https_port_ = certificates_ ? free_port() : 0;
+        marker_ = "gale-nginx-" + std::to_string(http_port_) + "-" + std::to_string(::getpid());
         std::string root = directory_.path().string();
         std::string config =
             "worker_processes 1;\n"
@@ -257,59 +313,39 @@ class Nginx {
             "  keepalive_timeout 60s;\n"
             "  gzip on; gzip_types text/plain; gzip_min_length 1024;\n"
             "  server { listen 127.0.0.1:" +
-            std::to_string(http_port_) + "; root " + root + "/site; }\n";
-        if (certificates) {
+            std::to_string(http_port_) + "; root " + root +
+            "/site;\n"
+            "    location = /.gale-nginx-marker { access_log off; return 200 '" +
+            marker_ + "'; } }\n";
+        if (certificates_) {
             config += "  server { listen 127.0.0.1:" + std::to_string(https_port_) +
-                      " ssl; ssl_certificate " + certificates->certificate_file +
-                      "; ssl_certificate_key " + certificates->key_file + "; root " + root +
+                      " ssl; ssl_certificate " + certificates_->certificate_file +
+                      "; ssl_certificate_key " + certificates_->key_file + "; root " + root +
                       "/site; }\n";
         }
         config += "}\n";
         write_text_file(directory_.file("nginx.conf"), config);
     }
 
-    /// Starts nginx once the site is written.
-    void start() {
-        std::string root = directory_.path().string();
-        process_ = std::make_unique<gale::test::ChildProcess>(
-            "exec nginx -p " + root + " -c " + root + "/nginx.conf -e " + root +
-            "/error.log -g 'daemon off;' 2>>" + root + "/stderr.log");
-        if (!gale::test::wait_for_port(http_port_) ||
-            (https_port_ != 0 && !gale::test::wait_for_port(https_port_))) {
-            throw gale::Error(
-                "nginx did not start: " + read_text_file(directory_.file("error.log")) +
-                read_text_file(directory_.file("stderr.log")));
-        }
-    }
-
-    std::filesystem::path site() const { return directory_.path() / "site"; }
-    std::string url(const std::string& path) const {
-        return "http://127.0.0.1:" + std::to_string(http_port_) + path;
-    }
-    std::string https_url(const std::string& path) const {
-        return "https://localhost:" + std::to_string(https_port_) + path;
-    }
-
-    struct LogLine {
-        std::string connection;
-        long request_on_connection = 0;
-        std::string uri;
-        int status = 0;
-    };
-    /// The log, once it has at least `expected` lines (nginx writes a line just after the
-    /// response left, so the client can be a little ahead; waits at most 10 s).
-    std::vector<LogLine> access_log(std::size_t expected = 0) const {
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-        while (true) {
-            auto lines = read_access_log();
-            if (lines.size() >= expected || std::chrono::steady_clock::now() > deadline) {
-                return lines;
+    // Whether this nginx answers on http_port_ (blocking, bounded by a 5 s receive timeout).
+    bool answers_marker() const {
+        int fd = gale::test::connect_loopback(http_port_);
+        timeval timeout{5, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+        const std::string request =
+            "GET /.gale-nginx-marker HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+        std::string answer;
+        if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(request.size())) {
+            char buffer[4096];
+            for (ssize_t got; (got = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) {
+                answer.append(buffer, static_cast<std::size_t>(got));
             }
-            ::usleep(10'000);
         }
+        ::close(fd);
+        return answer.find(marker_) != std::string::npos;
     }
 
-  private:
     std::vector<LogLine> read_access_log() const {
         std::vector<LogLine> lines;
         std::istringstream text(read_text_file(directory_.file("access.log")));
@@ -321,8 +357,10 @@ class Nginx {
     }
 
     gale::test::TemporaryDirectory directory_;
-    std::uint16_t http_port_;
-    std::uint16_t https_port_;
+    std::optional<gale::test::Certificates> certificates_;
+    std::uint16_t http_port_ = 0;
+    std::uint16_t https_port_ = 0;
+    std::string marker_;
     std::unique_ptr<gale::test::ChildProcess> process_;
 };
 
