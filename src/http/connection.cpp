@@ -17,6 +17,12 @@ namespace {
 // A body left unread after the response is drained (to keep the connection) up to this much.
 constexpr std::uint64_t max_drained_body = 64 * 1024;
 
+// Content-Length and Transfer-Encoding: the connection frames every response itself.
+bool is_framing_field(std::string_view name) {
+    return (name.size() == 14 && equals_ignoring_case(name, "content-length")) ||
+           (name.size() == 17 && equals_ignoring_case(name, "transfer-encoding"));
+}
+
 // Whether the request these bytes begin (after the empty lines RFC 9112 §2.2 lets a server
 // skip) is a HEAD.
 bool starts_with_head_method(std::string_view bytes) {
@@ -725,9 +731,8 @@ void Connection::append_head(bool chunked, bool length_unknown) {
     bool has_date = false;
     bool has_connection = false;
     bool handler_closes = false;  // its Connection says close: we close after it (RFC 9112 §9.6)
-    std::size_t fields_size = 0;
+    bool has_framing = false;
     for (const auto& [name, value] : response_headers_) {
-        fields_size += name.size() + value.size() + 4;
         switch (name.size()) {
             case 4:
                 has_date = has_date || equals_ignoring_case(name, "date");
@@ -740,6 +745,10 @@ void Connection::append_head(bool chunked, bool length_unknown) {
                     has_connection = true;
                     handler_closes = handler_closes || list_contains_token(value, "close");
                 }
+                break;
+            case 14:
+            case 17:
+                has_framing = has_framing || is_framing_field(name);
                 break;
             default:
                 break;
@@ -754,8 +763,8 @@ void Connection::append_head(bool chunked, bool length_unknown) {
         has_server ? std::string_view() : std::string_view(state_->options.server_name);
     const std::string_view date = has_date ? std::string_view() : http_date_now();
     // Status line, Server, Date, the fields, the framing field, Connection, the blank line.
-    const std::size_t bound =
-        (15 + reason.size()) + (10 + server.size()) + (8 + date.size()) + fields_size + 38 + 24 + 2;
+    const std::size_t bound = (15 + reason.size()) + (10 + server.size()) + (8 + date.size()) +
+                              response_headers_.lines().size() + 38 + 24 + 2;
     const std::size_t start = out_.size();
     out_.resize(start + bound);
     char* at = out_.data() + start;
@@ -786,13 +795,20 @@ void Connection::append_head(bool chunked, bool length_unknown) {
     if (!date.empty()) {
         put_field("Date", date);
     }
-    for (const auto& [name, value] : response_headers_) {
-        // The framing is the connection's to decide, whatever the handler set.
-        bool framing = (name.size() == 14 && equals_ignoring_case(name, "content-length")) ||
-                       (name.size() == 17 && equals_ignoring_case(name, "transfer-encoding"));
-        if (!framing) {
-            put_field(name, value);
+    // The fields are stored as their lines: one copy, or one per run between framing fields,
+    // which are the connection's to decide, whatever the handler set.
+    const std::string_view lines = response_headers_.lines();
+    if (!has_framing) {
+        put(lines);
+    } else {
+        const char* run = lines.data();
+        for (const auto& [name, value] : response_headers_) {
+            if (is_framing_field(name)) {
+                put(std::string_view(run, name.data()));
+                run = value.data() + value.size() + 2;
+            }
         }
+        put(std::string_view(run, lines.data() + lines.size()));
     }
     if (status_allows_body(status_) && !length_unknown) {
         if (declared_length_) {

@@ -107,7 +107,6 @@ HTTPHeaders::HTTPHeaders(std::initializer_list<Field> fields) {
 HTTPHeaders::HTTPHeaders(HTTPHeaders&& other) noexcept
     : bytes_(std::move(other.bytes_)),
       used_bytes_(std::exchange(other.used_bytes_, 0)),
-      unused_bytes_(std::exchange(other.unused_bytes_, 0)),
       slots_(std::move(other.slots_)),
       version_(other.version_) {
     other.slots_.clear();
@@ -125,7 +124,6 @@ HTTPHeaders& HTTPHeaders::operator=(HTTPHeaders&& other) noexcept {
     if (this != &other) {
         bytes_ = std::move(other.bytes_);
         used_bytes_ = std::exchange(other.used_bytes_, 0);
-        unused_bytes_ = std::exchange(other.unused_bytes_, 0);
         slots_ = std::move(other.slots_);
         other.slots_.clear();
         ++other.version_;
@@ -139,20 +137,14 @@ bool HTTPHeaders::overlaps(std::string_view text) const noexcept {
     return !text.empty() && text.data() >= begin && text.data() < begin + bytes_.size();
 }
 
-// Room for `size` more bytes at the end of the used ones; moves the bytes when it grows.
-char* HTTPHeaders::reserve_bytes(std::size_t size) {
+// Makes room for `size` more bytes after the lines (moving them when the buffer grows).
+void HTTPHeaders::make_room(std::size_t size) {
     if (used_bytes_ + size > UINT32_MAX) {
         throw std::length_error("HTTPHeaders: more than 4 GiB of fields");
     }
     if (used_bytes_ + size > bytes_.size()) {
-        compact_if_wasteful();  // growing is the time to drop what replaced and removed fields left
-    }
-    if (used_bytes_ + size > bytes_.size()) {
         bytes_.resize(std::max({used_bytes_ + size, 2 * bytes_.size(), minimum_capacity}));
     }
-    char* at = bytes_.data() + used_bytes_;
-    used_bytes_ += size;
-    return at;
 }
 
 void HTTPHeaders::add(std::string_view name, std::string_view value) {
@@ -163,14 +155,21 @@ void HTTPHeaders::add(std::string_view name, std::string_view value) {
         add(own_name, own_value);
         return;
     }
+    make_room(name.size() + value.size() + 4);
     ++version_;
-    char* at = reserve_bytes(name.size() + value.size());
-    auto name_at = static_cast<std::uint32_t>(at - bytes_.data());
+    char* at = bytes_.data() + used_bytes_;
     copy_bytes(at, name);
-    copy_bytes(at + name.size(), value);
-    slots_.push_back({name_at, static_cast<std::uint32_t>(name.size()),
-                      name_at + static_cast<std::uint32_t>(name.size()),
+    at += name.size();
+    at[0] = ':';
+    at[1] = ' ';
+    copy_bytes(at + 2, value);
+    at += 2 + value.size();
+    at[0] = '\r';
+    at[1] = '\n';
+    slots_.push_back({static_cast<std::uint32_t>(used_bytes_),
+                      static_cast<std::uint32_t>(name.size()),
                       static_cast<std::uint32_t>(value.size())});
+    used_bytes_ = static_cast<std::size_t>(at + 2 - bytes_.data());
 }
 
 void HTTPHeaders::set(std::string_view name, std::string_view value) {
@@ -181,70 +180,73 @@ void HTTPHeaders::set(std::string_view name, std::string_view value) {
         add(name, value);
         return;
     }
+    if (overlaps(name) || overlaps(value)) [[unlikely]] {
+        // Copied first: lines move as fields go and the value changes size.
+        std::string own_name(name);
+        std::string own_value(value);
+        set(own_name, own_value);
+        return;
+    }
+    if (value.size() > first->value_size) {
+        make_room(value.size() - first->value_size);  // before any change: it may throw
+    }
     ++version_;
-    if (value.size() <= first->value_size) {
-        // In place (memmove: the value may be a view of these very bytes).
-        if (!value.empty()) {
-            std::memmove(bytes_.data() + first->value_at, value.data(), value.size());
-        }
-        unused_bytes_ += first->value_size - value.size();
-    } else {
-        // Copied first when it is a view of these bytes: making room may move them.
-        const std::string copy = overlaps(value) ? std::string(value) : std::string();
-        const std::string_view new_value = copy.empty() ? value : copy;
-        unused_bytes_ += first->value_size;
-        first->value_size = 0;  // the old value is garbage from here, compaction included
-        char* at = reserve_bytes(new_value.size());
-        copy_bytes(at, new_value);
-        first->value_at = static_cast<std::uint32_t>(at - bytes_.data());
+    const auto index = static_cast<std::size_t>(first - slots_.begin());
+    erase_named(index + 1, name);  // the later fields of that name go; the first is reused
+    Slot& slot = slots_[index];
+    resize_value(slot, value.size());
+    copy_bytes(bytes_.data() + slot.value_at(), value);
+}
+
+// Gives the slot's value `size` bytes, moving the lines after it: the lines stay contiguous.
+void HTTPHeaders::resize_value(Slot& slot, std::size_t size) {
+    if (size == slot.value_size) {
+        return;
     }
-    first->value_size = static_cast<std::uint32_t>(value.size());
-    auto same_name = [&](const Slot& slot) {
-        return equals_ignoring_case(field(slot).first, name);
-    };
-    for (auto slot = first + 1; slot != slots_.end(); ++slot) {
-        if (same_name(*slot)) {
-            unused_bytes_ += slot->name_size + slot->value_size;
-        }
+    if (size > slot.value_size) {
+        make_room(size - slot.value_size);
     }
-    slots_.erase(std::remove_if(first + 1, slots_.end(), same_name), slots_.end());
+    const std::size_t old_end = slot.value_at() + slot.value_size;
+    const std::size_t new_end = slot.value_at() + size;
+    std::memmove(bytes_.data() + new_end, bytes_.data() + old_end, used_bytes_ - old_end);
+    used_bytes_ = used_bytes_ + new_end - old_end;
+    const auto shift = static_cast<std::uint32_t>(new_end - old_end);  // modulo 2^32 either way
+    for (Slot* later = &slot + 1; later != slots_.data() + slots_.size(); ++later) {
+        later->line_at += shift;
+    }
+    slot.value_size = static_cast<std::uint32_t>(size);
+}
+
+// Removes the fields named `name` from slot `from` on, closing the gaps their lines leave;
+// returns how many went.
+std::size_t HTTPHeaders::erase_named(std::size_t from, std::string_view name) noexcept {
+    std::size_t kept = from;
+    std::size_t write_at = from < slots_.size() ? slots_[from].line_at : used_bytes_;
+    for (std::size_t i = from; i < slots_.size(); ++i) {
+        Slot slot = slots_[i];
+        if (equals_ignoring_case(field(slot).first, name)) {
+            continue;
+        }
+        const std::size_t size = slot.line_end() - slot.line_at;
+        if (slot.line_at != write_at) {
+            std::memmove(bytes_.data() + write_at, bytes_.data() + slot.line_at, size);
+            slot.line_at = static_cast<std::uint32_t>(write_at);
+        }
+        slots_[kept++] = slot;
+        write_at += size;
+    }
+    const std::size_t removed = slots_.size() - kept;
+    slots_.resize(kept);
+    used_bytes_ = write_at;
+    return removed;
 }
 
 std::size_t HTTPHeaders::remove(std::string_view name) noexcept {
-    std::size_t size_before = slots_.size();
-    std::erase_if(slots_, [&](const Slot& slot) {
-        if (!equals_ignoring_case(field(slot).first, name)) {
-            return false;
-        }
-        unused_bytes_ += slot.name_size + slot.value_size;
-        return true;
-    });
-    if (slots_.size() != size_before) {
+    const std::size_t removed = erase_named(0, name);
+    if (removed != 0) {
         ++version_;
     }
-    return size_before - slots_.size();
-}
-
-// Replaced and removed fields leave their bytes behind; they are dropped when the buffer
-// would grow and they are most of it, so that setting, or adding and removing, a field over
-// and over does not grow it without bound.
-void HTTPHeaders::compact_if_wasteful() {
-    if (unused_bytes_ < 4096 || unused_bytes_ * 2 < used_bytes_) {
-        return;
-    }
-    std::string compacted;
-    compacted.reserve(std::max(used_bytes_ - unused_bytes_, minimum_capacity));
-    for (Slot& slot : slots_) {
-        auto [name, value] = field(slot);
-        slot.name_at = static_cast<std::uint32_t>(compacted.size());
-        compacted.append(name);
-        slot.value_at = static_cast<std::uint32_t>(compacted.size());
-        compacted.append(value);
-    }
-    used_bytes_ = compacted.size();
-    compacted.resize(compacted.capacity());
-    bytes_ = std::move(compacted);
-    unused_bytes_ = 0;
+    return removed;
 }
 
 const HTTPHeaders::Slot* HTTPHeaders::find(std::string_view name) const noexcept {

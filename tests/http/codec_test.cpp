@@ -7,7 +7,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cctype>
+#include <iterator>
+#include <random>
 #include <string_view>
 
 using gale::http::BodyFraming;
@@ -83,6 +86,85 @@ TEST_CASE("HTTPHeaders: one buffer, reused, safe with views of itself", "[http][
     gale::http::HTTPHeaders listed{{"Checksum", "abc"}, {"X", "y"}};
     CHECK(listed.size() == 2);
     CHECK(listed.get_or("x", "") == "y");
+}
+
+// Against a plain list of pairs, through random adds, sets (growing, shrinking, same size,
+// over duplicates, from views of the headers themselves) and removes: the fields and their
+// wire lines stay what the list says, with no gap between lines.
+TEST_CASE("HTTPHeaders: lines() are the fields as written, after any change", "[http][headers]") {
+    gale::http::HTTPHeaders headers;
+    std::vector<std::pair<std::string, std::string>> model;
+    const std::vector<std::string> names{"A", "Vary", "content-type", "X-Long-Field-Name"};
+    std::minstd_rand random(20261207);
+    auto pick = [&random](std::size_t count) { return static_cast<std::size_t>(random() % count); };
+    auto same_name = [](const std::string& left, const std::string& right) {
+        return gale::http::equals_ignoring_case(left, right);
+    };
+    for (int step = 0; step < 3000; ++step) {
+        std::string name = names[pick(names.size())];
+        if (pick(2) == 0) {
+            std::transform(name.begin(), name.end(), name.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+        }
+        std::string value(pick(3) == 0 ? pick(200) : pick(12), static_cast<char>('a' + step % 26));
+        switch (pick(5)) {
+            case 0:
+            case 1:
+                headers.add(name, value);
+                model.emplace_back(name, value);
+                break;
+            case 2: {
+                // From a view of a field already there, when there is one.
+                std::string_view source = value;
+                if (!headers.empty() && pick(2) == 0) {
+                    auto [source_name, source_value] =
+                        *std::next(headers.begin(), pick(headers.size()));
+                    source = source_value.substr(0, pick(source_value.size() + 1));
+                    value = std::string(source);
+                }
+                headers.set(name, source);
+                auto first = std::find_if(model.begin(), model.end(), [&](const auto& field) {
+                    return same_name(field.first, name);
+                });
+                if (first == model.end()) {
+                    model.emplace_back(name, value);
+                } else {
+                    first->second = value;
+                    auto index = first - model.begin();
+                    model.erase(std::remove_if(model.begin() + index + 1, model.end(),
+                                               [&](const auto& field) {
+                                                   return same_name(field.first, name);
+                                               }),
+                                model.end());
+                }
+                break;
+            }
+            case 3: {
+                std::size_t expected = std::erase_if(
+                    model, [&](const auto& field) { return same_name(field.first, name); });
+                REQUIRE(headers.remove(name) == expected);
+                break;
+            }
+            default:
+                if (pick(20) == 0) {
+                    headers.clear();
+                    model.clear();
+                }
+                break;
+        }
+        std::string expected_lines;
+        for (const auto& [field_name, field_value] : model) {
+            expected_lines += field_name + ": " + field_value + "\r\n";
+        }
+        REQUIRE(headers.lines() == expected_lines);
+        REQUIRE(headers.size() == model.size());
+        std::size_t i = 0;
+        for (const auto& [field_name, field_value] : headers) {
+            REQUIRE(field_name == model[i].first);
+            REQUIRE(field_value == model[i].second);
+            ++i;
+        }
+    }
 }
 
 TEST_CASE("HTTPHeaders: the version moves on with every change", "[http][headers]") {

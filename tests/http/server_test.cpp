@@ -60,7 +60,9 @@ gale::Task<void> test_handler(HTTPRequest& request, HTTPResponse& response) {
         response.headers().set("DATE", "Thu, 01 Jan 1970 00:00:00 GMT");
         response.headers().set("Connection", "close");
         response.headers().set("Content-Length", "999");
+        response.headers().set("X-Between", "2");
         response.headers().set("Transfer-Encoding", "gzip");
+        response.headers().set("X-After", "3");
         response.write("overridden");
     } else if (path == "/inject") {
         response.headers().set("X-Bad", "a\r\nSet-Cookie: evil=1");
@@ -198,6 +200,8 @@ TEST_CASE("the handler's Server, Date and Connection fields replace the defaults
         CHECK(count("Connection: close\r\n") == 1);  // the handler's, not a second one
         CHECK(count("Content-Length: 10\r\n") == 1);
         CHECK(count("999") == 0);
+        CHECK(count("gzip") == 0);
+        CHECK(count("\r\nX-Between: 2\r\nX-After: 3\r\n") == 1);  // the fields around them
         CHECK(count("Transfer-Encoding") == 0);
         CHECK(response.substr(response.size() - 10) == "overridden");
     };

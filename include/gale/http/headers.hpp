@@ -48,11 +48,12 @@ bool list_contains_token(std::string_view list, std::string_view token) noexcept
 
 /// The fields of a response, request or trailer section that gale writes or a handler builds.
 ///
-/// All names and values live in one byte buffer, with a small table of where each field is:
-/// adding a field appends its bytes, and `clear()` keeps the buffer for the next message, so a
-/// connection that answers request after request allocates for its headers only once. The
-/// views that `get`, iteration and the other accessors return stay valid until the headers
-/// are changed.
+/// The fields live in one byte buffer as they go on the wire, one `name: value` CRLF line
+/// each, in order, with a small table of where each field is. Adding a field appends its
+/// line, and `clear()` keeps the buffer for the next message, so a connection that answers
+/// request after request allocates for its headers only once, and writes them with one copy
+/// (`lines()`). The views that `get`, iteration and the other accessors return stay valid
+/// until the headers are changed.
 class HTTPHeaders {
   public:
     /// One field, as views of the headers' storage.
@@ -77,7 +78,6 @@ class HTTPHeaders {
     std::size_t remove(std::string_view name) noexcept;
     void clear() noexcept {
         used_bytes_ = 0;
-        unused_bytes_ = 0;
         slots_.clear();
         ++version_;
     }
@@ -96,6 +96,12 @@ class HTTPHeaders {
     const_iterator begin() const noexcept;
     const_iterator end() const noexcept;
 
+    /// Every field as its wire line, `name: value` CRLF, in order: what a message's head
+    /// holds between its start line and the blank line. The line of a field starts at its
+    /// name's first byte and ends two bytes after its value (names and values are not
+    /// checked here: the writer checks them).
+    std::string_view lines() const noexcept { return {bytes_.data(), used_bytes_}; }
+
     /// The same fields in the same order (names compared exactly).
     bool operator==(const HTTPHeaders& other) const noexcept;
 
@@ -104,29 +110,33 @@ class HTTPHeaders {
     std::uint64_t version() const noexcept { return version_; }
 
   private:
+    // Where a field's line is: the name at line_at, ": ", the value, CRLF.
     struct Slot {
-        std::uint32_t name_at = 0;
+        std::uint32_t line_at = 0;
         std::uint32_t name_size = 0;
-        std::uint32_t value_at = 0;
         std::uint32_t value_size = 0;
+
+        std::uint32_t value_at() const noexcept { return line_at + name_size + 2; }
+        std::uint32_t line_end() const noexcept { return value_at() + value_size + 2; }
     };
 
     Field field(const Slot& slot) const noexcept {
-        return {std::string_view(bytes_.data() + slot.name_at, slot.name_size),
-                std::string_view(bytes_.data() + slot.value_at, slot.value_size)};
+        return {std::string_view(bytes_.data() + slot.line_at, slot.name_size),
+                std::string_view(bytes_.data() + slot.value_at(), slot.value_size)};
     }
     const Slot* find(std::string_view name) const noexcept;
     bool overlaps(std::string_view text) const noexcept;
-    char* reserve_bytes(std::size_t size);
-    void compact_if_wasteful();
+    void make_room(std::size_t size);
+    std::size_t erase_named(std::size_t from, std::string_view name) noexcept;
+    void resize_value(Slot& slot, std::size_t size);
 
     static constexpr std::size_t minimum_capacity = 128;
 
-    // bytes_.size() is the capacity; the fields use the first used_bytes_. Never in the
-    // string's small buffer (minimum_capacity), so views survive a move of the headers.
+    // bytes_.size() is the capacity; the lines use the first used_bytes_, with no gap between
+    // them. Never in the string's small buffer (minimum_capacity), so views survive a move of
+    // the headers.
     std::string bytes_;
     std::size_t used_bytes_ = 0;
-    std::size_t unused_bytes_ = 0;  // bytes of replaced or removed fields, until compacted
     std::vector<Slot> slots_;
     std::uint64_t version_ = 0;
 };
