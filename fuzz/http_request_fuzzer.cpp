@@ -1,8 +1,9 @@
 // libFuzzer target: the HTTP request parser and the chunked decoder.
 //
 // Invariants checked besides "no crash, no leak, no sanitizer report": the head size never
-// exceeds the input, the parse of the whole input equals the parse fed byte by byte, and
-// parsed views point inside the input.
+// exceeds the input, the parse of the whole input (which may take the parser's one-pass path)
+// equals the parse fed byte by byte (the careful path), head for head, and parsed views point
+// inside the input.
 #include <gale/http/parser.hpp>
 
 #include <cstdint>
@@ -50,6 +51,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(whole.head_size() <= input.size());
     check(whole.head_size() == split.head_size());
     const auto& head = whole.head();
+    const auto& split_head = split.head();
+    check(head.method == split_head.method && head.target == split_head.target &&
+          head.form == split_head.form && head.path == split_head.path &&
+          head.query == split_head.query && head.authority == split_head.authority &&
+          head.version == split_head.version && head.framing == split_head.framing &&
+          head.content_length == split_head.content_length &&
+          head.keep_alive == split_head.keep_alive &&
+          head.expect_continue == split_head.expect_continue &&
+          head.upgrade == split_head.upgrade && head.preconditions == split_head.preconditions);
+    check(head.headers.size() == split_head.headers.size());
+    for (auto field = head.headers.begin(), other = split_head.headers.begin();
+         field != head.headers.end(); ++field, ++other) {
+        check(field->name == other->name && field->value == other->value);
+    }
     // An absolute-form target without a path gets the literal "/" as its path.
     check(inside(head.method, input) && inside(head.target, input) &&
           (head.path == "/" || inside(head.path, input)));

@@ -316,13 +316,12 @@ struct FieldParse {
 };
 
 // The common case in one pass over the bytes: lines of "name:value\r\n" made of token and
-// value characters, up to the blank line. False for anything else (and at the field limit):
-// the careful parse below then gives the reason.
-bool parse_plain_fields(std::string_view block, std::vector<HeaderField>& fields,
-                        std::size_t max_count) {
+// value characters, from `at` up to a line that starts with CR (the blank line) or `end`.
+// Returns where it stopped, or nullptr for anything else (and at the field limit): the careful
+// parse below then gives the reason.
+const char* scan_plain_fields(const char* at, const char* end, std::vector<HeaderField>& fields,
+                              std::size_t max_count) {
     fields.clear();
-    const char* at = block.data();
-    const char* end = at + block.size();
     auto in = [](const std::array<bool, 256>& table, char c) {
         return table[static_cast<unsigned char>(c)];
     };
@@ -332,7 +331,7 @@ bool parse_plain_fields(std::string_view block, std::vector<HeaderField>& fields
             ++at;
         }
         if (at == name || at == end || *at != ':') {
-            return false;
+            return nullptr;
         }
         const char* colon = at++;
         const char* value = at;
@@ -340,14 +339,27 @@ bool parse_plain_fields(std::string_view block, std::vector<HeaderField>& fields
             ++at;
         }
         if (end - at < 2 || at[0] != '\r' || at[1] != '\n' || fields.size() >= max_count) {
-            return false;
+            return nullptr;
         }
         fields.push_back(
             {std::string_view(name, static_cast<std::size_t>(colon - name)),
              trim_whitespace(std::string_view(value, static_cast<std::size_t>(at - value)))});
         at += 2;
     }
-    return at == end || (end - at >= 2 && at[1] == '\n');
+    return at;
+}
+
+// Whether `at`, where scan_plain_fields stopped, is a complete blank line.
+bool is_blank_line(const char* at, const char* end) noexcept {
+    return end - at >= 2 && at[0] == '\r' && at[1] == '\n';
+}
+
+// The fields of a block that ends with the blank line (or without it), all plain.
+bool parse_plain_fields(std::string_view block, std::vector<HeaderField>& fields,
+                        std::size_t max_count) {
+    const char* end = block.data() + block.size();
+    const char* stop = scan_plain_fields(block.data(), end, fields, max_count);
+    return stop != nullptr && (stop == end || is_blank_line(stop, end));
 }
 
 FieldParse parse_fields(std::string_view block, std::vector<HeaderField>& fields,
@@ -596,6 +608,13 @@ ParseStatus RequestParser::parse(std::string_view buffer) {
     if (buffer.size() > start && buffer[start] == '\n') {
         return fail(400, "bare LF before the request line");
     }
+    if (scanned_ == 0) {
+        if (std::optional<ParseStatus> status = parse_whole_plain_head(buffer, start)) {
+            return *status;
+        }
+        head_ = RequestHead{};  // what the fast path took is left to the careful parse
+        error_ = ParseError{};
+    }
     HeadScan scan = find_head_end(buffer, start, scanned_, limits_);
     switch (scan.result) {
         case HeadScan::Result::incomplete:
@@ -631,6 +650,36 @@ ParseStatus RequestParser::parse(std::string_view buffer) {
         return ParseStatus::error;
     }
     head_size_ = scan.end;
+    return ParseStatus::complete;
+}
+
+// The usual head, in one pass: all of it already buffered, every line ending with CRLF and
+// made of plain token and value bytes. Anything else (a head still arriving, a bad byte, a
+// limit, a malformed request line) returns nullopt and is left to the careful parse, which
+// finds the same errors in the same order as when the head arrives in pieces. Tried only on
+// a head's first bytes: the careful parse keeps its progress, and a head that trickles in is
+// not scanned again and again.
+std::optional<ParseStatus> RequestParser::parse_whole_plain_head(std::string_view buffer,
+                                                                 std::size_t start) {
+    const char* line = buffer.data() + start;
+    const char* end = buffer.data() + buffer.size();
+    const std::size_t line_limit = std::min(limits_.max_request_line, limits_.max_head_size);
+    const auto* newline = static_cast<const char*>(
+        std::memchr(line, '\n', std::min<std::size_t>(end - line, line_limit + 2)));
+    if (newline == nullptr || newline == line || newline[-1] != '\r' ||
+        !parse_request_line(std::string_view(line, static_cast<std::size_t>(newline - 1 - line)))) {
+        return std::nullopt;
+    }
+    const char* stop = scan_plain_fields(newline + 1, end, fields_, limits_.max_header_count);
+    if (stop == nullptr || !is_blank_line(stop, end) ||
+        static_cast<std::size_t>(stop + 2 - line) > limits_.max_head_size) {
+        return std::nullopt;
+    }
+    head_.headers = HeaderFields(fields_);
+    if (!apply_semantics()) {
+        return ParseStatus::error;
+    }
+    head_size_ = static_cast<std::size_t>(stop + 2 - buffer.data());
     return ParseStatus::complete;
 }
 

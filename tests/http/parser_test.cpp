@@ -337,6 +337,69 @@ TEST_CASE("limits: 414 for the request line, 431 for the head", "[http][parser][
     CHECK(error_of(many + "\r\n", limits) == 431);
 }
 
+// A head that is all here takes a one-pass path; one that arrives in pieces, the careful
+// one. At each limit and one byte past it, both give the same outcome.
+TEST_CASE("limits hold to the byte, whole or in pieces", "[http][parser][bad]") {
+    gale::http::ParserLimits limits;
+    limits.max_request_line = 40;
+    limits.max_head_size = 120;
+    limits.max_header_count = 4;
+    auto outcome = [&limits](const std::string& request) {
+        Outcome whole = parse_whole(request, limits);
+        Outcome split = parse_byte_by_byte(request, limits);
+        CHECK(whole.status == split.status);
+        CHECK(whole.error_status == split.error_status);
+        CHECK(whole.head_size == split.head_size);
+        return whole.status == ParseStatus::error ? whole.error_status : 0;
+    };
+    // The request line, without its CRLF, at the limit and over it.
+    auto line_of = [](std::size_t size) {
+        std::string line = "GET /" + std::string(size - 14, 'a') + " HTTP/1.1";
+        REQUIRE(line.size() == size);
+        return line + "\r\nHost: a\r\n\r\n";
+    };
+    CHECK(outcome(line_of(40)) == 0);
+    CHECK(outcome(line_of(41)) == 414);
+    // The whole head, blank line included, at the limit and over it.
+    auto head_of = [](std::size_t size) {
+        std::string start = "GET / HTTP/1.1\r\nHost: a\r\nX: ";
+        std::string head = start + std::string(size - start.size() - 4, 'x') + "\r\n\r\n";
+        REQUIRE(head.size() == size);
+        return head;
+    };
+    CHECK(outcome(head_of(120)) == 0);
+    CHECK(outcome(head_of(121)) == 431);
+    // The number of fields, at the limit and over it.
+    std::string fields = "GET / HTTP/1.1\r\nHost: a\r\nB: 1\r\nC: 2\r\nD: 3\r\n";
+    CHECK(outcome(fields + "\r\n") == 0);
+    CHECK(outcome(fields + "E: 4\r\n\r\n") == 431);
+    // A head the one-pass path leaves to the careful parse (folding, a bare LF, a field with a
+    // space before its colon) and one it takes, then an error found after the fields.
+    CHECK(outcome("GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n 2\r\n\r\n") == 400);
+    CHECK(outcome("GET / HTTP/1.1\r\nHost: a\nX: 1\r\n\r\n") == 400);
+    CHECK(outcome("GET / HTTP/1.1\r\nHost : a\r\n\r\n") == 400);
+    CHECK(outcome("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n") == 400);
+    CHECK(outcome("GET / HTTP/1.1\r\nHost: a\r\nX:\t v \t\r\n\r\n") == 0);
+    // What the one-pass path parsed is the same head the careful parse gives.
+    const std::string request = "POST /p?q=1 HTTP/1.1\r\nHost: h:1\r\nContent-Length: 3\r\n\r\nabc";
+    RequestParser whole(limits);
+    REQUIRE(whole.parse(request) == ParseStatus::complete);
+    RequestParser split(limits);
+    REQUIRE(split.parse(request.substr(0, 20)) == ParseStatus::incomplete);
+    REQUIRE(split.parse(request) == ParseStatus::complete);
+    for (const RequestParser* parser : {&whole, &split}) {
+        const gale::http::RequestHead& head = parser->head();
+        CHECK(head.method == "POST");
+        CHECK(head.path == "/p");
+        CHECK(head.query == "q=1");
+        CHECK(head.authority == "h:1");
+        CHECK(head.framing == BodyFraming::content_length);
+        CHECK(head.content_length == 3);
+        CHECK(head.headers.size() == 2);
+        CHECK(parser->head_size() == request.size() - 3);
+    }
+}
+
 TEST_CASE("keep-alive, Expect and Upgrade", "[http][parser]") {
     RequestParser parser;
     REQUIRE(parser.parse("GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Close\r\n\r\n") ==

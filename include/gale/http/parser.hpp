@@ -138,6 +138,7 @@ class RequestParser {
   private:
     ParseStatus fail(int status, std::string reason);
     ParseStatus fail_long_request_line(std::string_view line);
+    std::optional<ParseStatus> parse_whole_plain_head(std::string_view buffer, std::size_t start);
     bool parse_request_line(std::string_view line);
     bool parse_target();
     bool apply_semantics();
