@@ -10,12 +10,22 @@
 
 #include <algorithm>
 #include <charconv>
+#include <exception>
 
 namespace gale::http::detail {
 namespace {
 
 // A body left unread after the response is drained (to keep the connection) up to this much.
 constexpr std::uint64_t max_drained_body = 64 * 1024;
+
+Task<void> wait_for_write(WriteAwaitable written) {
+    co_await std::move(written);
+}
+
+Task<void> failed_task(std::exception_ptr error) {
+    std::rethrow_exception(error);
+    co_return;
+}
 
 // Content-Length and Transfer-Encoding: the connection frames every response itself.
 bool is_framing_field(std::string_view name) {
@@ -869,10 +879,28 @@ Task<void> Connection::flush() {
     co_await std::move(written);
 }
 
+// Not a coroutine: a response whose write does not have to wait (nearly all) costs no frame.
+// Errors still reach the caller at its co_await, as from a coroutine.
 Task<void> Connection::finish() {
     if (finished_) {
-        co_return;
+        return {};
     }
+    try {
+        write_final_output();
+        WriteAwaitable written = stream_.write(std::string_view(out_));
+        if (!written.await_ready()) {
+            return wait_for_write(std::move(written));
+        }
+        written.await_resume();
+        return {};
+    } catch (...) {
+        return failed_task(std::current_exception());
+    }
+}
+
+// Serialises what is left of the response into out_: the head, unless flush() sent it, and
+// the body.
+void Connection::write_final_output() {
     out_.clear();
     if (!head_sent_) {
         check_headers();
@@ -934,8 +962,6 @@ Task<void> Connection::finish() {
     }
     body_.clear();
     finished_ = true;
-    auto written = stream_.write(std::string_view(out_));
-    co_await std::move(written);
 }
 
 // --- timeouts ---------------------------------------------------------------------------------

@@ -99,6 +99,7 @@ class Connection {
     void clear_body() noexcept { body_.clear(); }
     Task<void> flush();
     Task<void> finish();
+    void write_final_output();
     bool head_sent() const noexcept { return head_sent_; }
     bool finished() const noexcept { return finished_; }
 

@@ -126,7 +126,12 @@ class HTTPHeaders {
     }
     const Slot* find(std::string_view name) const noexcept;
     bool overlaps(std::string_view text) const noexcept;
-    void make_room(std::size_t size);
+    void make_room(std::size_t size) {
+        if (used_bytes_ + size > bytes_.size()) [[unlikely]] {
+            grow(size);
+        }
+    }
+    void grow(std::size_t size);
     std::size_t erase_named(std::size_t from, std::string_view name) noexcept;
     void resize_value(Slot& slot, std::size_t size);
 
