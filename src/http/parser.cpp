@@ -1,5 +1,7 @@
 #include <gale/http/parser.hpp>
 
+#include "http/field_bytes.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -335,6 +337,8 @@ const char* scan_plain_fields(const char* at, const char* end, std::vector<Heade
         }
         const char* colon = at++;
         const char* value = at;
+        // Up to the CR, in words; a tab (allowed in a value) goes on byte by byte.
+        at = detail::find_control_byte(at, end);
         while (at != end && in(value_table, *at)) {
             ++at;
         }

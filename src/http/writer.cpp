@@ -1,6 +1,8 @@
 #include <gale/http/status.hpp>
 #include <gale/http/writer.hpp>
 
+#include "http/field_bytes.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
@@ -74,46 +76,16 @@ bool is_valid_field_name(std::string_view name) noexcept {
 
 bool is_valid_field_value(std::string_view value) noexcept {
     // Refused: a control character other than HTAB, or DEL; obs-text (0x80 and up) passes.
-    auto valid_byte = [](unsigned char byte) {
-        return (byte >= 0x20 || byte == '\t') && byte != 0x7f;
-    };
-    // Every response field passes through here, so eight bytes at a time (SWAR) where the value
-    // has eight: a word with no byte below 0x20 and no DEL is valid (the rare word with a tab
-    // is checked byte by byte). The last word overlaps the one before it.
-    constexpr std::uint64_t ones = 0x0101010101010101ull;
-    constexpr std::uint64_t high = 0x8080808080808080ull;
-    auto word_is_plain = [](std::uint64_t word) {
-        // High bit set in a byte below 0x20 (bytes from 0x80 are excluded by ~word), or in a
-        // byte equal to 0x7f (zero after the xor).
-        std::uint64_t below_space = (word - 0x20 * ones) & ~word & high;
-        std::uint64_t delete_byte =
-            ((word ^ (0x7f * ones)) - ones) & ~(word ^ (0x7f * ones)) & high;
-        return (below_space | delete_byte) == 0;
-    };
-    auto bytes_valid = [&](const char* at, std::size_t count) {
-        for (std::size_t i = 0; i < count; ++i) {
-            if (!valid_byte(static_cast<unsigned char>(at[i]))) {
-                return false;
-            }
-        }
-        return true;
-    };
-    const char* data = value.data();
-    const std::size_t size = value.size();
-    if (size < 8) {
-        return bytes_valid(data, size);
-    }
-    auto word_valid = [&](const char* at) {
-        std::uint64_t word;
-        std::memcpy(&word, at, 8);
-        return word_is_plain(word) || bytes_valid(at, 8);
-    };
-    for (std::size_t at = 0; at + 8 < size; at += 8) {
-        if (!word_valid(data + at)) {
+    // Every response field passes through here: eight bytes at a time up to each tab.
+    const char* at = value.data();
+    const char* end = at + value.size();
+    while ((at = detail::find_control_byte(at, end)) != end) {
+        if (*at != '\t') {
             return false;
         }
+        ++at;
     }
-    return word_valid(data + size - 8);
+    return true;
 }
 
 }  // namespace gale::http

@@ -289,6 +289,19 @@ TEST_CASE("serializing heads and chunks", "[http][writer]") {
     }
     CHECK(mismatches == 0);
     CHECK(gale::http::is_valid_field_value(std::string(40, '\xff')));
+    // A tab is allowed, and the check goes on past it: a bad byte after a tab is still found.
+    for (std::size_t length = 2; length <= 20; ++length) {
+        for (std::size_t tab = 0; tab < length; ++tab) {
+            std::string value(length, 'a');
+            value[tab] = '\t';
+            CHECK(gale::http::is_valid_field_value(value));
+            for (std::size_t bad = tab + 1; bad < length; ++bad) {
+                std::string with_bad = value;
+                with_bad[bad] = bad % 2 == 0 ? '\x7f' : '\n';
+                CHECK_FALSE(gale::http::is_valid_field_value(with_bad));
+            }
+        }
+    }
     // Names too are checked eight bytes at a time: every byte at every position.
     auto is_token_byte = [](int byte) {
         return std::isalnum(byte) != 0

@@ -259,7 +259,7 @@ TEST_CASE("a request target holds URI characters only", "[http][parser][bad]") {
 
 // The character checks look at eight bytes at a time and at a shorter tail all at once: a bad
 // byte must be caught at every position of every length, across word and tail boundaries.
-TEST_CASE("one bad byte is found at every position of a method, path and Host",
+TEST_CASE("one bad byte is found at every position of a method, path, Host and value",
           "[http][parser][bad]") {
     for (std::size_t length = 1; length <= 26; ++length) {
         const std::string plain(length, 'a');
@@ -277,6 +277,21 @@ TEST_CASE("one bad byte is found at every position of a method, path and Host",
             CHECK(error_of("GET /" + bad + " HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
             bad[at] = '/';  // not a host character
             CHECK(error_of("GET / HTTP/1.1\r\nHost: " + bad + "\r\n\r\n") == 400);
+            bad[at] = '\x01';  // not a field value byte; a tab or obs-text is
+            CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nX: " + bad + "\r\n\r\n") == 400);
+            bad[at] = '\x7f';
+            CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nX: " + bad + "\r\n\r\n") == 400);
+            bad[at] = '\t';
+            CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nX: " + bad + "\r\n\r\n") == 0);
+            bad[at] = '\x80';
+            CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nX: " + bad + "\r\n\r\n") == 0);
+            if (at + 1 < length) {  // after a tab, the rest of the value is still checked
+                std::string tab_then_bad = plain;
+                tab_then_bad[at] = '\t';
+                tab_then_bad[length - 1] = '\x02';
+                CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\nX: " + tab_then_bad + "\r\n\r\n") ==
+                      400);
+            }
             bad[at] = '%';  // "%aa" is an escape; fewer than two digits after it are not
             const int expected = at + 2 < length ? 0 : 400;
             CHECK(error_of("GET /" + bad + " HTTP/1.1\r\nHost: a\r\n\r\n") == expected);
