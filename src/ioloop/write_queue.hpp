@@ -2,7 +2,8 @@
 // The output side of a stream: queued chunks, gathered into one sendmsg per flush.
 //
 // Chunks that are part of a send in flight are frozen (the kernel reads them); new small
-// writes are coalesced into the last chunk only when it is not frozen. Large writes are
+// writes are coalesced into the last chunk only when it is not frozen and has room (a chunk is
+// never reallocated: a full one is followed by a larger one). Large writes are
 // queued as they are, without copying, and shared buffers (one broadcast frame written to
 // many streams) are referenced, not copied. One small sent chunk's storage is kept for reuse, so a
 // connection writing a response per request allocates nothing in the steady state — unless
@@ -13,6 +14,7 @@
 
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -29,6 +31,7 @@ class WriteQueue {
     static constexpr std::size_t max_iovecs = 16;
     static constexpr std::size_t coalesce_limit = 16 * 1024;
     static constexpr std::size_t max_spare_capacity = 512;
+    static constexpr std::size_t coalesce_growth = 4096;
     // Above libstdc++'s in-object capacity (15), so a string this large is on the heap.
     static constexpr std::size_t small_string_limit = 32;
 
@@ -61,8 +64,16 @@ class WriteQueue {
             chunks_.back().owned.append(data);
             return;
         }
+        // A full chunk is not grown (a reallocation and a copy): the next one starts with room
+        // for many more small writes, twice the last one's up to coalesce_limit. Sixteen
+        // pipelined responses thus take two chunks and one allocation. Chunks this large are
+        // freed once sent, never kept.
         std::string storage = std::move(spare_);
         spare_ = std::string();
+        if (chunk_count() > frozen_ && data.size() > storage.capacity()) {
+            const std::size_t doubled = std::min(2 * chunks_.back().bytes().size(), coalesce_limit);
+            storage.reserve(std::max({data.size(), coalesce_growth, doubled}));
+        }
         storage.assign(data);
         push_chunk(Chunk{std::move(storage), nullptr});
     }
@@ -172,7 +183,8 @@ class WriteQueue {
 
     bool can_coalesce(std::size_t incoming) const noexcept {
         return chunk_count() > 0 && chunk_count() > frozen_ && !chunks_.back().shared &&
-               chunks_.back().owned.size() + incoming <= coalesce_limit;
+               chunks_.back().owned.size() + incoming <= coalesce_limit &&
+               chunks_.back().owned.size() + incoming <= chunks_.back().owned.capacity();
     }
 
     // One slot stays: a broadcast subscriber gets a frame at a time without an allocation.

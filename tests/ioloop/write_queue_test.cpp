@@ -33,6 +33,34 @@ TEST_CASE("WriteQueue: small writes coalesce into one chunk", "[write_queue]") {
     CHECK(queue.size() == 40);
 }
 
+// Pipelined responses: a full chunk is not reallocated (and copied); the next one has room
+// for many more writes, twice the size of the last up to the coalescing limit.
+TEST_CASE("WriteQueue: a full chunk is followed, not grown", "[write_queue]") {
+    WriteQueue queue;
+    std::string expected;
+    const char* first_bytes = nullptr;
+    for (int i = 0; i < 200; ++i) {
+        std::string response(150, static_cast<char>('a' + i % 26));
+        queue.push(std::string_view(response));
+        expected += response;
+        iovec vectors[WriteQueue::max_iovecs];
+        std::size_t count = queue.gather(vectors);
+        queue.consume(0);  // unfreezes: nothing was sent
+        if (first_bytes == nullptr) {
+            first_bytes = static_cast<const char*>(vectors[0].iov_base);
+        }
+        CHECK(vectors[0].iov_base == first_bytes);  // never moved by a later write
+        if (i == 15) {
+            CHECK(count == 2);  // sixteen responses: the first chunk and one more
+        }
+    }
+    iovec vectors[WriteQueue::max_iovecs];
+    std::size_t count = queue.gather(vectors);
+    CHECK(count <= 6);  // 30 KB: 150 bytes, then 4, 8, 16 and 16 KiB chunks at most
+    CHECK(gathered(vectors, count) == expected);
+    CHECK(queue.size() == expected.size());
+}
+
 TEST_CASE("WriteQueue: frozen bytes stay put while many chunks are queued behind them",
           "[write_queue]") {
     WriteQueue queue;
