@@ -25,13 +25,25 @@ constexpr std::uint64_t control_bytes(std::uint64_t word) noexcept {
 /// plain bytes at a time; `end` when there is none.
 inline const char* find_control_byte(const char* at, const char* end) noexcept {
     if constexpr (std::endian::native == std::endian::little) {
-        while (end - at >= 8) {
-            std::uint64_t word;
-            std::memcpy(&word, at, 8);
-            if (const std::uint64_t marked = control_bytes(word); marked != 0) {
-                return at + std::countr_zero(marked) / 8;
+        if (end - at >= 8) {
+            auto first_marked = [](const char* word_at) -> const char* {
+                std::uint64_t word;
+                std::memcpy(&word, word_at, 8);
+                const std::uint64_t marked = control_bytes(word);
+                return marked == 0 ? nullptr : word_at + std::countr_zero(marked) / 8;
+            };
+            for (; end - at >= 8; at += 8) {
+                if (const char* found = first_marked(at)) {
+                    return found;
+                }
             }
-            at += 8;
+            // The tail as the last eight bytes: those it shares with the word before are
+            // plain, so they are not marked, and its first marked byte is the tail's.
+            if (at != end) {
+                const char* found = first_marked(end - 8);
+                return found != nullptr ? found : end;
+            }
+            return end;
         }
     }
     while (at != end && static_cast<unsigned char>(*at) >= 0x20 && *at != 0x7f) {
