@@ -19,21 +19,38 @@ inline std::uint64_t mix_bits(std::uint64_t value) noexcept {
     return value;
 }
 
+// One multiply per eight bytes: each step, (hash ^ word) * odd, then the high half folded
+// into the low, is a bijection of the hash for a given word and of the word for a given
+// hash, so inputs of one length that differ in a single word always hash apart. The tail is
+// read as the last eight bytes (overlapping the word before), or, for inputs under eight
+// bytes, as loads that together cover every byte; the length is mixed in first, and
+// mix_bits spreads every bit over the result.
 inline std::uint64_t hash_bytes(std::string_view bytes) noexcept {
-    std::uint64_t hash = mix_bits(0x9e3779b97f4a7c15ull ^ bytes.size());
+    constexpr std::uint64_t odd = 0x9e3779b97f4a7c15ull;
     const char* data = bytes.data();
-    std::size_t left = bytes.size();
-    for (; left >= 8; left -= 8, data += 8) {
-        std::uint64_t word;
-        std::memcpy(&word, data, 8);
-        hash = mix_bits(hash ^ word);
-    }
-    if (left > 0) {
+    const std::size_t size = bytes.size();
+    std::uint64_t hash = (size + 1) * odd;
+    auto step = [&hash](std::uint64_t word) {
+        hash = (hash ^ word) * odd;
+        hash ^= hash >> 32;
+    };
+    auto load = [](const char* at, std::size_t count) {
         std::uint64_t word = 0;
-        std::memcpy(&word, data, left);
-        hash = mix_bits(hash ^ word);
+        std::memcpy(&word, at, count);  // count is a constant at every call
+        return word;
+    };
+    if (size >= 8) {
+        std::size_t at = 0;
+        for (; at + 8 < size; at += 8) {
+            step(load(data + at, 8));
+        }
+        step(load(data + size - 8, 8));
+    } else if (size >= 4) {
+        step(load(data, 4) | load(data + size - 4, 4) << 32);
+    } else if (size > 0) {
+        step(load(data, 1) | load(data + size / 2, 1) << 8 | load(data + size - 1, 1) << 16);
     }
-    return hash;
+    return mix_bits(hash);
 }
 
 }  // namespace gale::web::detail
