@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <new>
+#include <type_traits>
 
 namespace gale::http {
 namespace {
@@ -574,9 +576,14 @@ RequestParser::RequestParser(ParserLimits limits) : limits_(limits) {
 }
 
 void RequestParser::reset() noexcept {
-    head_ = RequestHead{};
+    // Default-initialised in place: `head_ = RequestHead{}` zeroes a temporary with a string
+    // instruction whose start-up cost showed in every request's profile. The members' own
+    // initialisers still set every one of them.
+    static_assert(std::is_trivially_destructible_v<RequestHead>);
+    ::new (static_cast<void*>(&head_)) RequestHead;
     fields_.clear();
-    error_ = ParseError{};
+    error_.status = 400;
+    error_.reason.clear();
     scanned_ = 0;
     head_size_ = 0;
 }
