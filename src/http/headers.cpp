@@ -39,22 +39,8 @@ char lower(char c) noexcept {
 
 }  // namespace
 
-namespace {
-
-// ASCII letters of an eight-byte word in lower case (SWAR); other bytes unchanged.
-std::uint64_t lower_word(std::uint64_t word) noexcept {
-    constexpr std::uint64_t ones = 0x0101010101010101ull;
-    constexpr std::uint64_t high = 0x8080808080808080ull;
-    std::uint64_t low7 = word & ~high;
-    std::uint64_t at_least_a = low7 + (0x80 - 'A') * ones;       // high bit: byte >= 'A'
-    std::uint64_t above_z = low7 + (0x80 - 'Z' - 1) * ones;      // high bit: byte > 'Z'
-    std::uint64_t upper = at_least_a & ~above_z & ~word & high;  // and below 0x80
-    return word | (upper >> 2);                                  // + 0x20 where upper
-}
-
-}  // namespace
-
-// Field names are compared on every lookup: eight bytes at a time, the last word overlapping.
+// Any length (the inline comparison takes 4 to 16 bytes itself): eight bytes at a time, the
+// last word overlapping.
 bool detail::equal_bytes_ignoring_case(const char* left, const char* right,
                                        std::size_t size) noexcept {
     if (size < 8) {
@@ -66,25 +52,14 @@ bool detail::equal_bytes_ignoring_case(const char* left, const char* right,
             }
             return true;
         }
-        // Four to seven bytes ("host", "text/"): the first four and the last four, which
-        // overlap, as one word.
-        auto halves = [size](const char* text) {
-            std::uint32_t first;
-            std::uint32_t last;
-            std::memcpy(&first, text, 4);
-            std::memcpy(&last, text + size - 4, 4);
-            return std::uint64_t{first} | std::uint64_t{last} << 32;
-        };
-        const std::uint64_t a = halves(left);
-        const std::uint64_t b = halves(right);
-        return a == b || lower_word(a) == lower_word(b);
+        return detail::equal_halves_ignoring_case(left, right, size);
     }
     auto words_equal = [&](std::size_t at) {
         std::uint64_t a;
         std::uint64_t b;
         std::memcpy(&a, left + at, 8);
         std::memcpy(&b, right + at, 8);
-        return a == b || lower_word(a) == lower_word(b);
+        return a == b || detail::lower_word(a) == detail::lower_word(b);
     };
     for (std::size_t at = 0; at + 8 < size; at += 8) {
         if (!words_equal(at)) {

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <iterator>
 #include <optional>
@@ -20,14 +21,62 @@ namespace gale::http {
 
 namespace detail {
 bool equal_bytes_ignoring_case(const char* left, const char* right, std::size_t size) noexcept;
+
+/// ASCII letters of an eight-byte word in lower case (SWAR); other bytes unchanged.
+inline std::uint64_t lower_word(std::uint64_t word) noexcept {
+    constexpr std::uint64_t ones = 0x0101010101010101ull;
+    constexpr std::uint64_t high = 0x8080808080808080ull;
+    const std::uint64_t low7 = word & ~high;
+    const std::uint64_t at_least_a = low7 + (0x80 - 'A') * ones;       // high bit: byte >= 'A'
+    const std::uint64_t above_z = low7 + (0x80 - 'Z' - 1) * ones;      // high bit: byte > 'Z'
+    const std::uint64_t upper = at_least_a & ~above_z & ~word & high;  // and below 0x80
+    return word | (upper >> 2);                                        // + 0x20 where upper
 }
+
+/// Eight to sixteen bytes (most field names) as two words that may overlap, without a call.
+inline bool equal_words_ignoring_case(const char* left, const char* right,
+                                      std::size_t size) noexcept {
+    std::uint64_t left_first;
+    std::uint64_t left_last;
+    std::uint64_t right_first;
+    std::uint64_t right_last;
+    std::memcpy(&left_first, left, 8);
+    std::memcpy(&left_last, left + size - 8, 8);
+    std::memcpy(&right_first, right, 8);
+    std::memcpy(&right_last, right + size - 8, 8);
+    return (lower_word(left_first) == lower_word(right_first)) &
+           (lower_word(left_last) == lower_word(right_last));
+}
+
+/// Four to seven bytes ("host", "vary", "text/"): the first four and the last four, which
+/// overlap, as one word.
+inline bool equal_halves_ignoring_case(const char* left, const char* right,
+                                       std::size_t size) noexcept {
+    auto halves = [size](const char* text) {
+        std::uint32_t first;
+        std::uint32_t last;
+        std::memcpy(&first, text, 4);
+        std::memcpy(&last, text + size - 4, 4);
+        return std::uint64_t{first} | std::uint64_t{last} << 32;
+    };
+    return lower_word(halves(left)) == lower_word(halves(right));
+}
+}  // namespace detail
 
 /// ASCII case-insensitive equality (HTTP field names, tokens). Inline, because most field
 /// lookups fail at the length comparison, and most of the rest at the first byte (bytes that
-/// differ in more than the case bit).
+/// differ in more than the case bit); names of 4 to 16 bytes are then compared inline too.
 inline bool equals_ignoring_case(std::string_view left, std::string_view right) noexcept {
-    return left.size() == right.size() && (left.empty() || ((left[0] ^ right[0]) & ~0x20) == 0) &&
-           detail::equal_bytes_ignoring_case(left.data(), right.data(), left.size());
+    if (left.size() != right.size() || (!left.empty() && ((left[0] ^ right[0]) & ~0x20) != 0)) {
+        return false;
+    }
+    if (left.size() >= 8 && left.size() <= 16) {
+        return detail::equal_words_ignoring_case(left.data(), right.data(), left.size());
+    }
+    if (left.size() >= 4 && left.size() < 8) {
+        return detail::equal_halves_ignoring_case(left.data(), right.data(), left.size());
+    }
+    return detail::equal_bytes_ignoring_case(left.data(), right.data(), left.size());
 }
 
 /// `text` without the spaces and horizontal tabs (HTTP's optional whitespace, OWS) at either
