@@ -34,7 +34,7 @@ TEST_CASE("WriteQueue: small writes coalesce into one chunk", "[write_queue]") {
 }
 
 // Pipelined responses: a full chunk is not reallocated (and copied); the next one has room
-// for many more writes, twice the size of the last up to the coalescing limit.
+// for twice as much, at least 1 KiB, up to the coalescing limit.
 TEST_CASE("WriteQueue: a full chunk is followed, not grown", "[write_queue]") {
     WriteQueue queue;
     std::string expected;
@@ -51,12 +51,12 @@ TEST_CASE("WriteQueue: a full chunk is followed, not grown", "[write_queue]") {
         }
         CHECK(vectors[0].iov_base == first_bytes);  // never moved by a later write
         if (i == 15) {
-            CHECK(count == 2);  // sixteen responses: the first chunk and one more
+            CHECK(count <= 4);  // sixteen responses: a few chunks, not one per response
         }
     }
     iovec vectors[WriteQueue::max_iovecs];
     std::size_t count = queue.gather(vectors);
-    CHECK(count <= 6);  // 30 KB: 150 bytes, then 4, 8, 16 and 16 KiB chunks at most
+    CHECK(count <= 7);  // 30 KB: 150 bytes, then 1, 2, 4, 8 and 16 KiB chunks at most
     CHECK(gathered(vectors, count) == expected);
     CHECK(queue.size() == expected.size());
 }
