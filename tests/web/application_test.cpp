@@ -273,6 +273,58 @@ TEST_CASE("routes: literal, positional and named groups, 404", "[web][routing]")
     gale::test::run(body());
 }
 
+namespace {
+
+class TextHandler : public RequestHandler {
+  public:
+    explicit TextHandler(std::string text) : text_(std::move(text)) {}
+    Task<void> get() override {
+        write(text_);
+        co_return;
+    }
+
+  private:
+    std::string text_;
+};
+
+gale::web::Route text_route(std::string pattern, std::string text) {
+    return route<TextHandler>(std::move(pattern), [text = std::move(text)] {
+        return std::make_unique<TextHandler>(text);
+    });
+}
+
+}  // namespace
+
+// The literal-path index grows as routes are added: hundreds of them, each found; the first
+// route of a path wins, also over a later literal, and a pattern listed earlier still comes
+// before a literal path it matches.
+TEST_CASE("routes: many literal paths, first match wins", "[web][routing]") {
+    auto body = []() -> Task<void> {
+        std::vector<gale::web::Route> routes;
+        routes.push_back(text_route("/shadowed/(a|b)", "pattern"));
+        for (int i = 0; i < 300; ++i) {
+            routes.push_back(text_route("/r" + std::to_string(i), "route " + std::to_string(i)));
+        }
+        routes.push_back(text_route("/r7", "second /r7"));
+        routes.push_back(text_route("/shadowed/a", "literal"));
+        routes.push_back(text_route("/shadowed/c", "literal c"));
+        gale::web::Application application(std::move(routes));
+        const std::uint16_t port = application.listen(0, "127.0.0.1").front().port();
+        for (int i : {0, 1, 7, 15, 16, 17, 128, 255, 299}) {
+            auto found = co_await http_fetch(port, "GET", "/r" + std::to_string(i));
+            CHECK(found.status == 200);
+            CHECK(found.body == "route " + std::to_string(i));
+        }
+        for (std::string missing : {"/r300", "/r", "/r07", "/R1", "/r1/"}) {
+            CHECK((co_await http_fetch(port, "GET", missing)).status == 404);
+        }
+        CHECK((co_await http_fetch(port, "GET", "/shadowed/a")).body == "pattern");
+        CHECK((co_await http_fetch(port, "GET", "/shadowed/c")).body == "literal c");
+        co_await application.shutdown(std::chrono::seconds(1));
+    };
+    gale::test::run(body());
+}
+
 TEST_CASE("methods: 405 with Allow, OPTIONS, HEAD", "[web][routing]") {
     auto body = []() -> Task<void> {
         App app;
