@@ -26,13 +26,23 @@ struct FreeFrame {
     FreeFrame* next;
 };
 
-// Per-thread cache: tasks never change threads, so a frame is normally freed on the thread
-// that allocated it. A frame freed elsewhere just joins that thread's cache.
-class FrameCache {
-  public:
-    ~FrameCache() {
-        alive_ = false;
-        for (FreeFrame*& head : heads_) {
+// The free lists are a trivially destructible thread_local, so every allocation reaches them
+// directly; a thread_local with a destructor is reached through an initialisation check and a
+// call, on each of the several frames a request takes. The lists are emptied at thread exit
+// by a separate thread_local, created when the thread first caches a frame.
+struct FreeLists {
+    std::array<FreeFrame*, class_count> heads;
+    std::array<std::size_t, class_count> counts;
+    bool registered;  // the releaser below exists for this thread
+    bool released;    // the thread is exiting: frames are freed, no longer cached
+};
+
+constinit thread_local FreeLists lists{};
+
+struct Releaser {
+    ~Releaser() {
+        lists.released = true;
+        for (FreeFrame*& head : lists.heads) {
             while (head != nullptr) {
                 FreeFrame* next = head->next;
                 ::operator delete(head);
@@ -40,35 +50,36 @@ class FrameCache {
             }
         }
     }
-
-    void* allocate(std::size_t size_class) {
-        FreeFrame* frame = heads_[size_class];
-        if (frame == nullptr) {
-            return ::operator new((size_class + 1) * granularity);
-        }
-        heads_[size_class] = frame->next;
-        --counts_[size_class];
-        return frame;
-    }
-
-    void deallocate(void* pointer, std::size_t size_class) noexcept {
-        if (!alive_ || counts_[size_class] >= max_cached_per_class) {
-            ::operator delete(pointer);
-            return;
-        }
-        auto* frame = static_cast<FreeFrame*>(pointer);
-        frame->next = heads_[size_class];
-        heads_[size_class] = frame;
-        ++counts_[size_class];
-    }
-
-  private:
-    std::array<FreeFrame*, class_count> heads_{};
-    std::array<std::size_t, class_count> counts_{};
-    bool alive_ = true;
 };
 
-thread_local FrameCache cache;
+void register_releaser() {
+    thread_local Releaser releaser;
+    lists.registered = true;
+}
+
+void* allocate_from_cache(std::size_t size_class) {
+    FreeFrame* frame = lists.heads[size_class];
+    if (frame == nullptr) {
+        return ::operator new((size_class + 1) * granularity);
+    }
+    lists.heads[size_class] = frame->next;
+    --lists.counts[size_class];
+    return frame;
+}
+
+void deallocate_to_cache(void* pointer, std::size_t size_class) noexcept {
+    if (lists.released || lists.counts[size_class] >= max_cached_per_class) {
+        ::operator delete(pointer);
+        return;
+    }
+    if (!lists.registered) [[unlikely]] {
+        register_releaser();
+    }
+    auto* frame = static_cast<FreeFrame*>(pointer);
+    frame->next = lists.heads[size_class];
+    lists.heads[size_class] = frame;
+    ++lists.counts[size_class];
+}
 
 std::size_t size_class_of(std::size_t size) noexcept {
     return (size - 1) / granularity;
@@ -80,7 +91,7 @@ void* allocate_frame(std::size_t size) {
     if (GALE_FRAME_CACHE == 0 || size > class_count * granularity) {
         return ::operator new(size);
     }
-    return cache.allocate(size_class_of(size));
+    return allocate_from_cache(size_class_of(size));
 }
 
 void deallocate_frame(void* pointer, std::size_t size) noexcept {
@@ -88,7 +99,7 @@ void deallocate_frame(void* pointer, std::size_t size) noexcept {
         ::operator delete(pointer);
         return;
     }
-    cache.deallocate(pointer, size_class_of(size));
+    deallocate_to_cache(pointer, size_class_of(size));
 }
 
 }  // namespace gale::detail
