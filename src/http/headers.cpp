@@ -9,27 +9,27 @@
 namespace gale::http {
 namespace {
 
+// `size` bytes (from sizeof(Word) to twice that) as a first and a last word, which overlap.
+template <class Word>
+void copy_overlapping_words(char* to, const char* from, std::size_t size) noexcept {
+    Word first;
+    Word last;
+    std::memcpy(&first, from, sizeof(Word));
+    std::memcpy(&last, from + size - sizeof(Word), sizeof(Word));
+    std::memcpy(to, &first, sizeof(Word));
+    std::memcpy(to + size - sizeof(Word), &last, sizeof(Word));
+}
+
 // memcpy that takes an empty view (whose data() may be null). Most names and values are
-// short: up to 16 bytes they are copied as two words that may overlap, without a call.
+// short: from 4 to 16 bytes they are copied as two words, without a call.
 inline void copy_bytes(char* to, std::string_view from) noexcept {
     const std::size_t size = from.size();
-    const char* data = from.data();
     if (size >= 8 && size <= 16) {
-        std::uint64_t first;
-        std::uint64_t last;
-        std::memcpy(&first, data, 8);
-        std::memcpy(&last, data + size - 8, 8);
-        std::memcpy(to, &first, 8);
-        std::memcpy(to + size - 8, &last, 8);
+        copy_overlapping_words<std::uint64_t>(to, from.data(), size);
     } else if (size >= 4 && size < 8) {
-        std::uint32_t first;
-        std::uint32_t last;
-        std::memcpy(&first, data, 4);
-        std::memcpy(&last, data + size - 4, 4);
-        std::memcpy(to, &first, 4);
-        std::memcpy(to + size - 4, &last, 4);
+        copy_overlapping_words<std::uint32_t>(to, from.data(), size);
     } else if (size != 0) {
-        std::memcpy(to, data, size);
+        std::memcpy(to, from.data(), size);
     }
 }
 
