@@ -672,6 +672,9 @@ ParseStatus RequestParser::parse(std::string_view buffer) {
 // not scanned again and again.
 std::optional<ParseStatus> RequestParser::parse_whole_plain_head(std::string_view buffer,
                                                                  std::size_t start) {
+    if (buffer.size() <= start) {
+        return std::nullopt;  // nothing yet (and an empty view's data() may be null)
+    }
     const char* line = buffer.data() + start;
     const char* end = buffer.data() + buffer.size();
     const std::size_t line_limit = std::min(limits_.max_request_line, limits_.max_head_size);

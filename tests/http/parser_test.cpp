@@ -395,6 +395,12 @@ TEST_CASE("limits hold to the byte, whole or in pieces", "[http][parser][bad]") 
     CHECK(outcome("GET / HTTP/1.1\r\nHost : a\r\n\r\n") == 400);
     CHECK(outcome("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n") == 400);
     CHECK(outcome("GET / HTTP/1.1\r\nHost: a\r\nX:\t v \t\r\n\r\n") == 0);
+    // Nothing yet, or only empty lines: more is needed (an empty view may have no data).
+    RequestParser waiting(limits);
+    CHECK(waiting.parse(std::string_view()) == ParseStatus::incomplete);
+    CHECK(waiting.parse(std::string_view("\r\n")) == ParseStatus::incomplete);
+    CHECK(waiting.parse(std::string_view("\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n")) ==
+          ParseStatus::complete);
     // What the one-pass path parsed is the same head the careful parse gives.
     const std::string request = "POST /p?q=1 HTTP/1.1\r\nHost: h:1\r\nContent-Length: 3\r\n\r\nabc";
     RequestParser whole(limits);
