@@ -233,7 +233,10 @@ std::size_t HTTPHeaders::erase_named(std::size_t from, std::string_view name) no
     return removed;
 }
 
-std::size_t HTTPHeaders::remove(std::string_view name) noexcept {
+std::size_t HTTPHeaders::remove(std::string_view name) {
+    if (overlaps(name)) [[unlikely]] {
+        return remove(std::string(name));  // a view of a field's name: the lines move
+    }
     const std::size_t removed = erase_named(0, name);
     if (removed != 0) {
         ++version_;

@@ -124,7 +124,7 @@ class HTTPHeaders {
     /// Replaces every field named `name` with one field (in the place of the first).
     void set(std::string_view name, std::string_view value);
     /// Removes every field named `name`; returns how many were removed.
-    std::size_t remove(std::string_view name) noexcept;
+    std::size_t remove(std::string_view name);
     void clear() noexcept {
         used_bytes_ = 0;
         slots_.clear();
