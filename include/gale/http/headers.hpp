@@ -44,8 +44,8 @@ inline bool equal_words_ignoring_case(const char* left, const char* right,
     std::memcpy(&left_last, left + size - 8, 8);
     std::memcpy(&right_first, right, 8);
     std::memcpy(&right_last, right + size - 8, 8);
-    return (lower_word(left_first) == lower_word(right_first)) &
-           (lower_word(left_last) == lower_word(right_last));
+    return ((lower_word(left_first) ^ lower_word(right_first)) |
+            (lower_word(left_last) ^ lower_word(right_last))) == 0;
 }
 
 /// Four to seven bytes ("host", "vary", "text/"): the first four and the last four, which
