@@ -623,8 +623,7 @@ ParseStatus RequestParser::parse(std::string_view buffer) {
         if (std::optional<ParseStatus> status = parse_whole_plain_head(buffer, start)) {
             return *status;
         }
-        head_ = RequestHead{};  // what the fast path took is left to the careful parse
-        error_ = ParseError{};
+        reset();  // what the fast path took is left to the careful parse (nothing was scanned)
     }
     HeadScan scan = find_head_end(buffer, start, scanned_, limits_);
     switch (scan.result) {
