@@ -2,11 +2,15 @@
 
 #include <gale/http/headers.hpp>
 
+#include "http/lowercase_literal.hpp"
+
 #include <zlib.h>
 
 #include <cstring>
 
 namespace gale::http {
+
+using detail::equals_lowercase;
 
 struct GzipCompressor::State {
     z_stream stream{};
@@ -167,21 +171,21 @@ std::string decompress(std::string_view data, std::size_t max_output) {
 
 bool is_compressible(std::string_view content_type) noexcept {
     const std::string_view type = trim_whitespace(content_type.substr(0, content_type.find(';')));
-    auto has_prefix = [type](std::string_view prefix) {
+    auto has_prefix = [type](const detail::LowercaseLiteral& prefix) {
         return type.size() > prefix.size() &&
-               equals_ignoring_case(type.substr(0, prefix.size()), prefix);
+               equals_lowercase(type.substr(0, prefix.size()), prefix);
     };
-    auto has_suffix = [type](std::string_view suffix) {
+    auto has_suffix = [type](const detail::LowercaseLiteral& suffix) {
         return type.size() > suffix.size() &&
-               equals_ignoring_case(type.substr(type.size() - suffix.size()), suffix);
+               equals_lowercase(type.substr(type.size() - suffix.size()), suffix);
     };
     if (has_prefix("text/")) {
-        return !equals_ignoring_case(type, "text/event-stream");
+        return !equals_lowercase(type, "text/event-stream");
     }
     if (has_suffix("+json") || has_suffix("+xml")) {
         return true;
     }
-    static constexpr std::string_view compressible[] = {
+    static constexpr detail::LowercaseLiteral compressible[] = {
         "application/json",
         "application/javascript",
         "application/x-javascript",
@@ -194,8 +198,8 @@ bool is_compressible(std::string_view content_type) noexcept {
         "image/x-icon",
         "image/bmp",
     };
-    for (std::string_view candidate : compressible) {
-        if (equals_ignoring_case(type, candidate)) {
+    for (const detail::LowercaseLiteral& candidate : compressible) {
+        if (equals_lowercase(type, candidate)) {
             return true;
         }
     }

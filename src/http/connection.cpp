@@ -1,4 +1,5 @@
 #include "http/connection.hpp"
+#include "http/lowercase_literal.hpp"
 
 #include <gale/ioloop/periodic_callback.hpp>
 
@@ -29,8 +30,7 @@ Task<void> failed_task(std::exception_ptr error) {
 
 // Content-Length and Transfer-Encoding: the connection frames every response itself.
 bool is_framing_field(std::string_view name) {
-    return (name.size() == 14 && equals_ignoring_case(name, "content-length")) ||
-           (name.size() == 17 && equals_ignoring_case(name, "transfer-encoding"));
+    return equals_lowercase(name, "content-length") || equals_lowercase(name, "transfer-encoding");
 }
 
 // Whether the request these bytes begin (after the empty lines RFC 9112 §2.2 lets a server
@@ -83,7 +83,7 @@ bool accepts_gzip(const HeaderFields& headers) {
         std::string_view coding = trim_whitespace(element.substr(0, semicolon));
         std::string_view parameters =
             semicolon == std::string_view::npos ? "" : element.substr(semicolon + 1);
-        if (equals_ignoring_case(coding, "gzip") || equals_ignoring_case(coding, "x-gzip")) {
+        if (equals_lowercase(coding, "gzip") || equals_lowercase(coding, "x-gzip")) {
             return !has_zero_weight(parameters);
         }
         if (coding == "*") {
@@ -645,12 +645,12 @@ void Connection::decide_compression() {
     std::optional<std::string_view> content_type;
     std::optional<std::string_view> vary;
     for (const auto& [name, value] : response_headers_) {
-        if (equals_ignoring_case(name, "content-encoding")) {
+        if (equals_lowercase(name, "content-encoding")) {
             return;  // already encoded by the handler
         }
-        if (!content_type && equals_ignoring_case(name, "content-type")) {
+        if (!content_type && equals_lowercase(name, "content-type")) {
             content_type = value;
-        } else if (!vary && equals_ignoring_case(name, "vary")) {
+        } else if (!vary && equals_lowercase(name, "vary")) {
             vary = value;
         }
     }
@@ -745,13 +745,13 @@ void Connection::append_head(bool chunked, bool length_unknown) {
     for (const auto& [name, value] : response_headers_) {
         switch (name.size()) {
             case 4:
-                has_date = has_date || equals_ignoring_case(name, "date");
+                has_date = has_date || equals_lowercase(name, "date");
                 break;
             case 6:
-                has_server = has_server || equals_ignoring_case(name, "server");
+                has_server = has_server || equals_lowercase(name, "server");
                 break;
             case 10:
-                if (equals_ignoring_case(name, "connection")) {
+                if (equals_lowercase(name, "connection")) {
                     has_connection = true;
                     handler_closes = handler_closes || list_contains_token(value, "close");
                 }

@@ -1,6 +1,7 @@
 #include <gale/http/parser.hpp>
 
 #include "http/field_bytes.hpp"
+#include "http/lowercase_literal.hpp"
 
 #include <algorithm>
 #include <array>
@@ -9,6 +10,8 @@
 #include <type_traits>
 
 namespace gale::http {
+
+using detail::equals_lowercase;
 namespace {
 
 // Character classes, one table lookup per byte.
@@ -422,7 +425,7 @@ int parse_version(std::string_view text, Version& version) noexcept {
 bool parse_content_length(const HeaderFields& fields, std::optional<std::uint64_t>& length) {
     bool valid = true;
     for (const HeaderField& field : fields) {
-        if (!equals_ignoring_case(field.name, "content-length")) {
+        if (!equals_lowercase(field.name, "content-length")) {
             continue;
         }
         std::size_t elements = 0;
@@ -456,7 +459,7 @@ bool parse_content_length(const HeaderFields& fields, std::optional<std::uint64_
 std::vector<std::string_view> transfer_codings(const HeaderFields& fields) {
     std::vector<std::string_view> codings;
     for (const HeaderField& field : fields) {
-        if (equals_ignoring_case(field.name, "transfer-encoding")) {
+        if (equals_lowercase(field.name, "transfer-encoding")) {
             for_each_element(field.value, [&](std::string_view coding) {
                 codings.push_back(coding.substr(0, coding.find(';')));  // parameters ignored
             });
@@ -470,7 +473,7 @@ std::vector<std::string_view> transfer_codings(const HeaderFields& fields) {
 bool has_chunked_with_parameters(const HeaderFields& fields) {
     bool found = false;
     for (const HeaderField& field : fields) {
-        if (equals_ignoring_case(field.name, "transfer-encoding")) {
+        if (equals_lowercase(field.name, "transfer-encoding")) {
             for_each_element(field.value, [&](std::string_view coding) {
                 std::size_t semicolon = coding.find(';');
                 found = found || (semicolon != std::string_view::npos &&
@@ -503,7 +506,7 @@ struct Expectations {
 Expectations read_expectations(const HeaderFields& fields) {
     Expectations found;
     for (const HeaderField& field : fields) {
-        if (equals_ignoring_case(field.name, "expect")) {
+        if (equals_lowercase(field.name, "expect")) {
             for_each_element(field.value, [&found](std::string_view expectation) {
                 bool is_continue = equals_ignoring_case(expectation, "100-continue");
                 found.continue_100 = found.continue_100 || is_continue;
@@ -516,8 +519,7 @@ Expectations read_expectations(const HeaderFields& fields) {
 
 bool connection_has(const HeaderFields& fields, std::string_view token) noexcept {
     for (const HeaderField& field : fields) {
-        if (equals_ignoring_case(field.name, "connection") &&
-            list_contains_token(field.value, token)) {
+        if (equals_lowercase(field.name, "connection") && list_contains_token(field.value, token)) {
             return true;
         }
     }
@@ -808,26 +810,26 @@ FramingFields find_framing_fields(const HeaderFields& fields) noexcept {
         found.preconditions = found.preconditions || is_precondition_name(name);
         switch (name.size()) {
             case 4:
-                if (equals_ignoring_case(name, "host") && found.hosts++ == 0) {
+                if (equals_lowercase(name, "host") && found.hosts++ == 0) {
                     found.host = field.value;
                 }
                 break;
             case 6:
-                found.expect = found.expect || equals_ignoring_case(name, "expect");
+                found.expect = found.expect || equals_lowercase(name, "expect");
                 break;
             case 7:
-                found.upgrade = found.upgrade || equals_ignoring_case(name, "upgrade");
+                found.upgrade = found.upgrade || equals_lowercase(name, "upgrade");
                 break;
             case 10:
-                found.connection = found.connection || equals_ignoring_case(name, "connection");
+                found.connection = found.connection || equals_lowercase(name, "connection");
                 break;
             case 14:
                 found.content_length =
-                    found.content_length || equals_ignoring_case(name, "content-length");
+                    found.content_length || equals_lowercase(name, "content-length");
                 break;
             case 17:
                 found.transfer_encoding =
-                    found.transfer_encoding || equals_ignoring_case(name, "transfer-encoding");
+                    found.transfer_encoding || equals_lowercase(name, "transfer-encoding");
                 break;
             default:
                 break;

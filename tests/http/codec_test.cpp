@@ -5,6 +5,8 @@
 #include <gale/http/status.hpp>
 #include <gale/http/writer.hpp>
 
+#include "../../src/http/lowercase_literal.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -407,4 +409,101 @@ TEST_CASE("field names compare ignoring ASCII case only, at every length and pos
     CHECK(mismatches == 0);
     CHECK(gale::http::equals_ignoring_case("Content-Type", "content-type"));
     CHECK_FALSE(gale::http::equals_ignoring_case("Content-Type", "content-typ"));
+}
+
+namespace {
+std::string upper_case(std::string_view text) {
+    std::string upper(text);
+    for (char& c : upper) {
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    return upper;
+}
+}  // namespace
+
+TEST_CASE("a lowercase literal matches text as equals_ignoring_case does, at every length",
+          "[http][headers]") {
+    using gale::http::detail::LowercaseLiteral;
+    // Every size from 1 to the limit, each of the three word layouts, and the bytes around
+    // the letters ('@' '[' '`' '{', digits, punctuation) that or-ing 0x20 must not confuse.
+    static constexpr LowercaseLiteral literals[] = {
+        "a",
+        "@`",
+        "a-z",
+        "host",
+        "vary!",
+        "expect",
+        "upgrade",
+        "x-gzip@[",
+        "text/html",
+        "connection",
+        "[`{}]@^_-|~",
+        "content-type",
+        "text/markdown",
+        "ab0123456789yz",
+        "content-length",
+        "+json;charset=a",
+        "content-encoding",
+        "transfer-encoding",
+        "abcdefghijklmnopqr",
+        "application/yaml-x",
+        "application/ecmascript",
+        "application/javascript",
+        "application/x-yaml-text",
+        "application/x-javascript",
+    };
+    static constexpr std::string_view texts[] = {
+        "a",
+        "@`",
+        "a-z",
+        "host",
+        "vary!",
+        "expect",
+        "upgrade",
+        "x-gzip@[",
+        "text/html",
+        "connection",
+        "[`{}]@^_-|~",
+        "content-type",
+        "text/markdown",
+        "ab0123456789yz",
+        "content-length",
+        "+json;charset=a",
+        "content-encoding",
+        "transfer-encoding",
+        "abcdefghijklmnopqr",
+        "application/yaml-x",
+        "application/ecmascript",
+        "application/javascript",
+        "application/x-yaml-text",
+        "application/x-javascript",
+    };
+    static_assert(std::size(literals) == std::size(texts));
+    int mismatches = 0;
+    int matches = 0;
+    for (std::size_t index = 0; index < std::size(literals); ++index) {
+        const LowercaseLiteral& literal = literals[index];
+        const std::string_view text = texts[index];
+        REQUIRE(literal.size() == text.size());
+        for (std::string base : {std::string(text), upper_case(text)}) {
+            for (std::size_t position = 0; position < base.size(); ++position) {
+                for (int byte = 0; byte < 256; ++byte) {
+                    std::string changed = base;
+                    changed[position] = static_cast<char>(byte);
+                    const bool expected = gale::http::equals_ignoring_case(changed, text);
+                    matches += expected ? 1 : 0;
+                    mismatches +=
+                        gale::http::detail::equals_lowercase(changed, literal) != expected;
+                }
+            }
+            // A size off by one never matches, whatever the bytes.
+            CHECK_FALSE(gale::http::detail::equals_lowercase(base + "a", literal));
+            CHECK_FALSE(gale::http::detail::equals_lowercase(base.substr(1), literal));
+        }
+    }
+    CHECK(mismatches == 0);
+    CHECK(matches > 0);
+    CHECK(gale::http::detail::equals_lowercase("Content-Type", "content-type"));
+    CHECK_FALSE(gale::http::detail::equals_lowercase("Content-Typf", "content-type"));
+    CHECK_FALSE(gale::http::detail::equals_lowercase("", "a"));
 }
