@@ -712,7 +712,9 @@ bool RequestParser::parse_request_line(std::string_view line) {
         fail(400, "invalid method");
         return false;
     }
-    if (head_.target.empty() || !all_of(head_.target, target_table)) {
+    // The usual target, a path without escapes and a query, has its bytes checked once.
+    const bool plain_origin_form = take_plain_origin_form();
+    if (!plain_origin_form && (head_.target.empty() || !all_of(head_.target, target_table))) {
         fail(400, "invalid request target");
         return false;
     }
@@ -720,7 +722,27 @@ bool RequestParser::parse_request_line(std::string_view line) {
         fail(status, status == 505 ? "HTTP version not supported" : "malformed HTTP version");
         return false;
     }
-    return parse_target();
+    return plain_origin_form || parse_target();
+}
+
+// An origin-form target whose path has only path characters and no escape, and whose query
+// only target characters: what parse_target() would accept, and set, for it.
+bool RequestParser::take_plain_origin_form() {
+    const std::string_view target = head_.target;
+    if (target.empty() || target.front() != '/' || head_.method == "CONNECT") {
+        return false;
+    }
+    const std::size_t question = target.find('?');
+    const std::string_view path = target.substr(0, question);
+    const std::string_view query =
+        question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+    if (!all_of(path, unescaped_path_table) || !all_of(query, target_table)) {
+        return false;
+    }
+    head_.form = TargetForm::origin;
+    head_.path = path;
+    head_.query = query;
+    return true;
 }
 
 bool RequestParser::parse_target() {

@@ -257,6 +257,36 @@ TEST_CASE("a request target holds URI characters only", "[http][parser][bad]") {
     CHECK(target_error("/a?text=line%0Aline") == 0);
 }
 
+// A plain path (no escape) and its query are checked once each; any other target is checked
+// whole and then in parts. Both must split a target alike and refuse the same bytes.
+TEST_CASE("plain and escaped origin-form targets split alike", "[http][parser][bad]") {
+    auto split = [](std::string target) {
+        RequestParser parser;
+        std::string request = "GET " + target + " HTTP/1.1\r\nHost: a\r\n\r\n";
+        REQUIRE(parser.parse(request) == ParseStatus::complete);
+        CHECK(parser.head().form == gale::http::TargetForm::origin);
+        return std::pair(std::string(parser.head().path), std::string(parser.head().query));
+    };
+    using Split = std::pair<std::string, std::string>;
+    CHECK(split("/") == Split("/", ""));
+    CHECK(split("/a/b?c=d") == Split("/a/b", "c=d"));
+    CHECK(split("/a%20b?c=d") == Split("/a%20b", "c=d"));
+    CHECK(split("/a?") == Split("/a", ""));
+    CHECK(split("/a??x?") == Split("/a", "?x?"));
+    CHECK(split("/?{|}") == Split("/", "{|}"));
+    CHECK(split("/%41?%") == Split("/%41", "%"));  // a query's escapes are the handler's
+    for (std::string path : {"/abcdefghijklmnop", "/abc%41defghijklm"}) {
+        for (std::size_t at = 0; at < 20; ++at) {
+            std::string query(20, 'q');
+            query[at] = '#';
+            INFO(path << " with a bad query byte at " << at);
+            CHECK(error_of("GET " + path + "?" + query + " HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+        }
+    }
+    // A CONNECT with a path is not an origin-form target.
+    CHECK(error_of("CONNECT /a HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+}
+
 // The character checks look at eight bytes at a time and at a shorter tail all at once: a bad
 // byte must be caught at every position of every length, across word and tail boundaries.
 TEST_CASE("one bad byte is found at every position of a method, path, Host and value",

@@ -141,6 +141,7 @@ class RequestParser {
     std::optional<ParseStatus> parse_whole_plain_head(std::string_view buffer, std::size_t start);
     bool parse_request_line(std::string_view line);
     bool parse_target();
+    bool take_plain_origin_form();
     bool apply_semantics();
 
     ParserLimits limits_;
