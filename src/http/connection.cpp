@@ -769,12 +769,17 @@ void Connection::append_head(bool chunked, bool length_unknown) {
                             !close_after_ && !state_->shutting_down && !handler_closes &&
                             !(chunked && http_1_0 && !declared_length_);
     const std::string_view reason = reason_phrase(status_);
-    const std::string_view server =
-        has_server ? std::string_view() : std::string_view(state_->options.server_name);
-    const std::string_view date = has_date ? std::string_view() : http_date_now();
+    // Our Server and Date, as one block unless the handler set either.
+    const bool default_fields = !has_server && !has_date;
+    const std::string_view server_and_date =
+        default_fields ? state_->server_and_date_lines() : std::string_view();
+    const std::string_view server = default_fields || has_server
+                                        ? std::string_view()
+                                        : std::string_view(state_->options.server_name);
+    const std::string_view date = default_fields || has_date ? std::string_view() : http_date_now();
     // Status line, Server, Date, the fields, the framing field, Connection, the blank line.
-    const std::size_t bound = (15 + reason.size()) + (10 + server.size()) + (8 + date.size()) +
-                              response_headers_.lines().size() + 38 + 24 + 2;
+    const std::size_t bound = (15 + reason.size()) + server_and_date.size() + (10 + server.size()) +
+                              (8 + date.size()) + response_headers_.lines().size() + 38 + 24 + 2;
     const std::size_t start = out_.size();
     out_.resize(start + bound);
     char* at = out_.data() + start;
@@ -794,11 +799,16 @@ void Connection::append_head(bool chunked, bool length_unknown) {
     // Our own version, whatever the request's: a server sends the highest version it
     // conforms to below the request's major version (RFC 9110 §2.5). What an HTTP/1.0 client
     // cannot take (chunked, keep-alive by default) is decided from its version, above.
-    put("HTTP/1.1 ");
-    at = std::to_chars(at, at + 3, status_).ptr;
-    put(" ");
-    put(reason);
-    put("\r\n");
+    if (status_ == 200) {
+        put("HTTP/1.1 200 OK\r\n");
+    } else {
+        put("HTTP/1.1 ");
+        at = std::to_chars(at, at + 3, status_).ptr;
+        put(" ");
+        put(reason);
+        put("\r\n");
+    }
+    put(server_and_date);
     if (!server.empty()) {
         put_field("Server", server);
     }

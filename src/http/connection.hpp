@@ -8,6 +8,7 @@
 #include <gale/http/server.hpp>
 #include <gale/ioloop/periodic_callback.hpp>
 
+#include <ctime>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,14 @@ struct HTTPServer::State {
     void link(detail::Connection& connection) noexcept;
     void unlink(detail::Connection& connection) noexcept;
     void sweep() noexcept;
+
+    /// The Server and Date fields as their lines, which most responses carry: kept whole and
+    /// rebuilt when the date's second changes, so that a response copies them at once.
+    std::string_view server_and_date_lines();
+
+  private:
+    std::string server_and_date_;
+    std::time_t date_second_ = -1;  // the second server_and_date_'s date shows
 };
 
 namespace detail {

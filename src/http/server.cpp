@@ -1,5 +1,6 @@
 #include "http/connection.hpp"
 
+#include <gale/http/date.hpp>
 #include <gale/ioloop/log.hpp>
 
 namespace gale::http {
@@ -168,6 +169,20 @@ HTTPServer::State::State(HTTPHandler request_handler, HTTPServerOptions server_o
 }
 
 HTTPServer::State::~State() = default;
+
+std::string_view HTTPServer::State::server_and_date_lines() {
+    const std::time_t now = std::time(nullptr);
+    if (now == date_second_) {
+        return server_and_date_;
+    }
+    server_and_date_.clear();
+    if (!options.server_name.empty()) {
+        server_and_date_.append("Server: ").append(options.server_name).append("\r\n");
+    }
+    server_and_date_.append("Date: ").append(format_http_date(now)).append("\r\n");
+    date_second_ = now;
+    return server_and_date_;
+}
 
 void HTTPServer::State::link(detail::Connection& connection) noexcept {
     connection.previous = nullptr;

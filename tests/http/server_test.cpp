@@ -1,4 +1,5 @@
 #include <gale/http/compression.hpp>
+#include <gale/http/date.hpp>
 #include <gale/http/server.hpp>
 #include <gale/ioloop/combinators.hpp>
 #include <gale/ioloop/tcp_client.hpp>
@@ -6,6 +7,9 @@
 #include <catch2/catch.hpp>
 
 #include "support/helpers.hpp"
+
+#include <cstdlib>
+#include <ctime>
 
 using namespace std::chrono_literals;
 using gale::http::HTTPRequest;
@@ -64,6 +68,12 @@ gale::Task<void> test_handler(HTTPRequest& request, HTTPResponse& response) {
         response.headers().set("Transfer-Encoding", "gzip");
         response.headers().set("X-After", "3");
         response.write("overridden");
+    } else if (path == "/own-server") {
+        response.headers().set("Server", "mine");
+        response.write("x");
+    } else if (path == "/own-date") {
+        response.headers().set("Date", "Thu, 01 Jan 1970 00:00:00 GMT");
+        response.write("x");
     } else if (path == "/inject") {
         response.headers().set("X-Bad", "a\r\nSet-Cookie: evil=1");
         response.write("x");
@@ -204,6 +214,46 @@ TEST_CASE("the handler's Server, Date and Connection fields replace the defaults
         CHECK(count("\r\nX-Between: 2\r\nX-After: 3\r\n") == 1);  // the fields around them
         CHECK(count("Transfer-Encoding") == 0);
         CHECK(response.substr(response.size() - 10) == "overridden");
+    };
+    gale::test::run(body());
+}
+
+// Server and Date are written as one block kept per server and rebuilt each second; a
+// handler's own Server or Date replaces only that field.
+TEST_CASE("the Date field follows the clock, and a handler's Server or Date replaces only it",
+          "[http][server]") {
+    auto body = []() -> gale::Task<void> {
+        Server server;
+        auto field = [](const std::string& response, std::string_view name) {
+            std::size_t at = response.find("\r\n" + std::string(name) + ": ");
+            if (at == std::string::npos ||
+                response.find("\r\n" + std::string(name) + ": ", at + 1) != std::string::npos) {
+                return std::string("(missing or repeated)");
+            }
+            at += name.size() + 4;
+            return response.substr(at, response.find("\r\n", at) - at);
+        };
+        auto date_of = [&field](const std::string& response) {
+            return gale::http::parse_http_date(field(response, "Date")).value_or(0);
+        };
+        std::string first = co_await exchange(
+            server.port, "GET /hello HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        const std::time_t first_date = date_of(first);
+        CHECK(std::abs(first_date - std::time(nullptr)) <= 1);
+        CHECK(field(first, "Server") == "gale");
+        co_await gale::sleep(std::chrono::milliseconds(1100));
+        std::string second = co_await exchange(
+            server.port, "GET /hello HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        CHECK(date_of(second) > first_date);
+        CHECK(field(second, "Server") == "gale");
+        std::string own_server = co_await exchange(
+            server.port, "GET /own-server HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        CHECK(field(own_server, "Server") == "mine");
+        CHECK(std::abs(date_of(own_server) - std::time(nullptr)) <= 1);
+        std::string own_date = co_await exchange(
+            server.port, "GET /own-date HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        CHECK(field(own_date, "Date") == "Thu, 01 Jan 1970 00:00:00 GMT");
+        CHECK(field(own_date, "Server") == "gale");
     };
     gale::test::run(body());
 }
