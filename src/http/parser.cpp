@@ -86,14 +86,24 @@ constexpr auto reg_name_table = make_host_table(false);
 constexpr auto ip_literal_table = make_host_table(true);
 constexpr auto digit_table = make_digit_table();
 
-// A table without "%": text made only of its characters holds no escape to check, which is
-// the usual path and Host, looked at once.
-constexpr std::array<bool, 256> without_percent(std::array<bool, 256> table) {
-    table['%'] = false;
+constexpr std::array<bool, 256> without(std::array<bool, 256> table, char excluded) {
+    table[static_cast<unsigned char>(excluded)] = false;
     return table;
 }
-constexpr auto unescaped_path_table = without_percent(path_table);
-constexpr auto unescaped_reg_name_table = without_percent(reg_name_table);
+// Without "%": text made only of these characters holds no escape to check, which is the
+// usual path and Host, looked at once. A plain path's scan also stops at the query's "?".
+constexpr auto unescaped_path_table = without(path_table, '%');
+constexpr auto unescaped_reg_name_table = without(reg_name_table, '%');
+constexpr auto plain_path_table = without(unescaped_path_table, '?');
+
+// How many bytes at the start of `text` are in `table`: for the short runs whose end matters.
+std::size_t span_of(std::string_view text, const std::array<bool, 256>& table) noexcept {
+    std::size_t at = 0;
+    while (at < text.size() && table[static_cast<unsigned char>(text[at])]) {
+        ++at;
+    }
+    return at;
+}
 
 // Eight lookups per branch and no byte loop: request lines and field names and values all
 // pass through here. Past the whole words, the last eight bytes are checked again (overlapping
@@ -225,6 +235,14 @@ bool has_valid_escapes(std::string_view text, bool refuse_line_breaks) noexcept 
 // uri-host [":" port] (RFC 3986 §3.2.2-3.2.3, no userinfo): an IP literal in brackets or a
 // reg-name (which covers IPv4 addresses), then an optional port made of digits.
 bool is_valid_authority(std::string_view authority) noexcept {
+    // The usual Host, a plain reg-name or IPv4 address and perhaps ":" and digits, in one pass;
+    // anything else (an IP literal, an escape, a bad byte) is looked at again below.
+    const std::size_t host_end = span_of(authority, unescaped_reg_name_table);
+    if (host_end == authority.size() ||
+        (authority[host_end] == ':' &&
+         host_end + 1 + span_of(authority.substr(host_end + 1), digit_table) == authority.size())) {
+        return true;
+    }
     std::string_view host = authority;
     std::string_view port;
     if (!authority.empty() && authority.front() == '[') {
@@ -732,12 +750,16 @@ bool RequestParser::take_plain_origin_form() {
     if (target.empty() || target.front() != '/' || head_.method == "CONNECT") {
         return false;
     }
-    const std::size_t question = target.find('?');
-    const std::string_view path = target.substr(0, question);
-    const std::string_view query =
-        question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
-    if (!all_of(path, unescaped_path_table) || !all_of(query, target_table)) {
-        return false;
+    // The path is scanned up to the first byte that is not a path character: the end, or a
+    // "?" and the query.
+    const std::size_t path_end = span_of(target, plain_path_table);
+    const std::string_view path = target.substr(0, path_end);
+    std::string_view query;
+    if (path_end != target.size()) {
+        query = target.substr(path_end + 1);
+        if (target[path_end] != '?' || !all_of(query, target_table)) {
+            return false;
+        }
     }
     head_.form = TargetForm::origin;
     head_.path = path;
