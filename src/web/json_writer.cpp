@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -132,6 +133,54 @@ void append_json(std::string& out, const nlohmann::json& value) {
     }
 }
 
+InlineText& InlineText::operator=(const InlineText& other) {
+    if (this != &other) {
+        spilled_ = other.spilled_;
+        heap_ = other.heap_;
+        size_ = other.size_;
+        std::memcpy(inline_, other.inline_, other.spilled_ ? 0 : other.size_);
+    }
+    return *this;
+}
+
+InlineText& InlineText::operator=(InlineText&& other) noexcept {
+    if (this != &other) {
+        spilled_ = other.spilled_;
+        heap_ = std::move(other.heap_);
+        size_ = other.size_;
+        std::memcpy(inline_, other.inline_, other.spilled_ ? 0 : other.size_);
+        other.heap_.clear();
+        other.size_ = 0;
+        other.spilled_ = false;
+    }
+    return *this;
+}
+
+void InlineText::reserve(std::size_t capacity) {
+    if (spilled_) {
+        heap_.reserve(capacity);
+    } else if (capacity > inline_capacity) {
+        heap_.reserve(capacity);
+        heap_.assign(inline_, size_);
+        spilled_ = true;
+    }
+}
+
+void InlineText::append_spilled(std::string_view bytes) {
+    if (!spilled_) {
+        heap_.reserve(std::max(2 * inline_capacity, size_ + bytes.size()));
+        heap_.assign(inline_, size_);
+        spilled_ = true;
+    }
+    heap_.append(bytes);
+}
+
+std::string InlineText::take() {
+    std::string text = spilled_ ? std::move(heap_) : std::string(inline_, size_);
+    *this = InlineText();
+    return text;
+}
+
 }  // namespace gale::web::detail
 
 namespace gale::web {
@@ -146,6 +195,18 @@ namespace {
 
 // Places the comma before an array element and checks that a value may come here: one at
 // the top level, after a key in an object, anywhere in an array.
+void JsonWriter::write_string(std::string_view text) {
+    if (!detail::is_plain(text)) {
+        std::string escaped;
+        detail::append_string(escaped, text);
+        text_.append(escaped);
+        return;
+    }
+    text_.push_back('"');
+    text_.append(text);
+    text_.push_back('"');
+}
+
 void JsonWriter::before_value() {
     if (depth_ == 0) {
         if (has_value_) {
@@ -161,7 +222,7 @@ void JsonWriter::before_value() {
         return;
     }
     if (needs_comma_) {
-        text_ += ',';
+        text_.push_back(',');
     }
     needs_comma_ = true;
 }
@@ -175,7 +236,7 @@ void JsonWriter::open(char bracket, bool object) {
     objects_ = object ? objects_ | bit : objects_ & ~bit;
     ++depth_;
     needs_comma_ = false;
-    text_ += bracket;
+    text_.push_back(bracket);
 }
 
 void JsonWriter::close(char bracket, bool object) {
@@ -188,7 +249,7 @@ void JsonWriter::close(char bracket, bool object) {
     }
     --depth_;
     needs_comma_ = true;  // the enclosing level now holds this element
-    text_ += bracket;
+    text_.push_back(bracket);
     after_value();
 }
 
@@ -220,30 +281,30 @@ JsonWriter& JsonWriter::key(std::string_view name) {
         misuse("two keys in a row");
     }
     if (needs_comma_) {
-        text_ += ',';
+        text_.push_back(',');
     }
     needs_comma_ = true;
     after_key_ = true;
-    detail::append_string(text_, name);
-    text_ += ':';
+    write_string(name);
+    text_.push_back(':');
     return *this;
 }
 
 JsonWriter& JsonWriter::value(std::string_view text) {
     before_value();
-    detail::append_string(text_, text);
+    write_string(text);
     return after_value();
 }
 
 JsonWriter& JsonWriter::value(bool flag) {
     before_value();
-    text_ += flag ? "true" : "false";
+    text_.append(flag ? "true" : "false");
     return after_value();
 }
 
 JsonWriter& JsonWriter::value(std::nullptr_t) {
     before_value();
-    text_ += "null";
+    text_.append("null");
     return after_value();
 }
 
@@ -253,24 +314,30 @@ JsonWriter& JsonWriter::value(double number) {
 
 JsonWriter& JsonWriter::value(const nlohmann::json& document) {
     before_value();
-    detail::append_json(text_, document);
+    std::string text;
+    detail::append_json(text, document);
+    text_.append(text);
     return after_value();
 }
 
 JsonWriter& JsonWriter::write_integer(std::int64_t number) {
     before_value();
-    detail::append_integer(text_, number);
+    char digits[24];
+    text_.append(
+        std::string_view(digits, std::to_chars(digits, digits + sizeof digits, number).ptr));
     return after_value();
 }
 
 JsonWriter& JsonWriter::write_unsigned(std::uint64_t number) {
     before_value();
-    detail::append_integer(text_, number);
+    char digits[24];
+    text_.append(
+        std::string_view(digits, std::to_chars(digits, digits + sizeof digits, number).ptr));
     return after_value();
 }
 
 std::string JsonWriter::take() {
-    std::string text = std::move(text_);
+    std::string text = text_.take();
     *this = JsonWriter();
     return text;
 }

@@ -232,6 +232,48 @@ TEST_CASE("JsonWriter writes integers of every type, and documents as values", "
     CHECK(writer.text() == "\"again\"");
 }
 
+// The text lives in the writer up to InlineText::inline_capacity bytes and on the heap past
+// that: every length around the boundary, reached by a string or by many small values, and
+// copies, moves and takes of a writer on either side of it.
+TEST_CASE("JsonWriter keeps its text whole across the inline limit", "[web][json]") {
+    constexpr std::size_t limit = gale::web::detail::InlineText::inline_capacity;
+    for (std::size_t length = limit - 8; length <= limit + 8; ++length) {
+        CAPTURE(length);
+        const std::string text(length, 'x');
+        JsonWriter one_string;
+        one_string.begin_array().value(text).value("after").end_array();
+        CHECK(one_string.text() == dumped(nlohmann::json::array({text, "after"})));
+
+        JsonWriter many_values;
+        nlohmann::json expected = nlohmann::json::array();
+        many_values.begin_array();
+        for (std::size_t i = 0; i < length / 2; ++i) {
+            many_values.value(static_cast<int>(i % 10));
+            expected.push_back(static_cast<int>(i % 10));
+        }
+        many_values.end_array();
+        const std::string whole(many_values.text());
+        CHECK(whole == dumped(expected));
+
+        JsonWriter copied = many_values;
+        CHECK(copied.text() == whole);
+        JsonWriter assigned;
+        assigned.value("overwritten");
+        assigned = copied;
+        CHECK(assigned.text() == whole);
+        JsonWriter moved = std::move(copied);
+        CHECK(moved.text() == whole);
+        CHECK(moved.take() == whole);
+        CHECK(moved.text().empty());
+        moved.value(text);  // a taken writer starts over, inline again when it fits
+        CHECK(moved.text() == dumped(text));
+    }
+    JsonWriter reserved(4 * limit);  // on the heap from the start
+    reserved.begin_object().key("k").value("v").end_object();
+    CHECK(reserved.text() == "{\"k\":\"v\"}");
+    CHECK(JsonWriter(reserved).text() == "{\"k\":\"v\"}");
+}
+
 TEST_CASE("JsonWriter refuses calls that would make bad JSON", "[web][json]") {
     using gale::Error;
     SECTION("a second top-level value") {

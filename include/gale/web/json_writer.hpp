@@ -6,7 +6,8 @@
 /// nlohmann::json allocates for every object, member and string it holds, and on a small,
 /// hot endpoint building and freeing that document costs more than parsing the request and
 /// sending the response together. A JsonWriter writes the same text straight from the
-/// values, with one growing string:
+/// values, into a buffer that lives in the writer itself up to a few hundred bytes (no
+/// allocation for a small document) and grows on the heap past that:
 ///
 ///     JsonWriter json;
 ///     json.begin_object().key("message").value("Hello, World!").end_object();
@@ -24,11 +25,62 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <type_traits>
 
 namespace gale::web {
+
+namespace detail {
+
+/// Text kept inline up to `inline_capacity` bytes, then in a std::string: what JsonWriter
+/// appends to, so that the usual small document costs no allocation.
+class InlineText {
+  public:
+    static constexpr std::size_t inline_capacity = 200;
+
+    InlineText() = default;
+    InlineText(const InlineText& other) { *this = other; }
+    InlineText(InlineText&& other) noexcept { *this = std::move(other); }
+    InlineText& operator=(const InlineText& other);
+    InlineText& operator=(InlineText&& other) noexcept;
+    ~InlineText() = default;
+
+    void append(std::string_view bytes) {
+        if (!spilled_ && bytes.size() <= inline_capacity - size_) [[likely]] {
+            std::memcpy(inline_ + size_, bytes.data(), bytes.size());
+            size_ += bytes.size();
+            return;
+        }
+        append_spilled(bytes);
+    }
+    void push_back(char byte) {
+        if (!spilled_ && size_ < inline_capacity) [[likely]] {
+            inline_[size_++] = byte;
+            return;
+        }
+        append_spilled(std::string_view(&byte, 1));
+    }
+    /// Moves the text to the heap with room for `capacity` bytes, when that is more than the
+    /// inline buffer holds.
+    void reserve(std::size_t capacity);
+    std::string_view view() const noexcept {
+        return spilled_ ? std::string_view(heap_) : std::string_view(inline_, size_);
+    }
+    /// The text, moved out; this is left empty.
+    std::string take();
+
+  private:
+    void append_spilled(std::string_view bytes);
+
+    std::size_t size_ = 0;  // of the inline text
+    bool spilled_ = false;  // the text is in heap_
+    std::string heap_;
+    char inline_[inline_capacity];  // the first size_ bytes are the text, until spilled
+};
+
+}  // namespace detail
 
 class JsonWriter {
   public:
@@ -68,7 +120,7 @@ class JsonWriter {
     /// True once one value (scalar, or object or array closed again) has been written.
     bool complete() const noexcept { return depth_ == 0 && has_value_; }
     /// The text so far.
-    std::string_view text() const noexcept { return text_; }
+    std::string_view text() const noexcept { return text_.view(); }
     /// The text, moved out; the writer starts over empty.
     std::string take();
 
@@ -84,8 +136,9 @@ class JsonWriter {
     void close(char bracket, bool object);
     JsonWriter& write_integer(std::int64_t number);
     JsonWriter& write_unsigned(std::uint64_t number);
+    void write_string(std::string_view text);
 
-    std::string text_;
+    detail::InlineText text_;
     std::uint64_t objects_ = 0;  // bit d: the open level d+1 is an object (else an array)
     int depth_ = 0;              // open objects and arrays
     bool needs_comma_ = false;   // the open level already holds an element
