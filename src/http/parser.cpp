@@ -96,35 +96,31 @@ constexpr auto unescaped_path_table = without(path_table, '%');
 constexpr auto unescaped_reg_name_table = without(reg_name_table, '%');
 constexpr auto plain_path_table = without(unescaped_path_table, '?');
 
-// How many bytes at the start of `text` are in `table`: for the short runs whose end matters.
-std::size_t span_of(std::string_view text, const std::array<bool, 256>& table) noexcept {
-    std::size_t at = 0;
-    while (at < text.size() && table[static_cast<unsigned char>(text[at])]) {
-        ++at;
-    }
-    return at;
-}
-
 // Eight lookups per branch and no byte loop: request lines and field names and values all
 // pass through here. Past the whole words, the last eight bytes are checked again (overlapping
 // the word before); a text shorter than a word falls through a switch.
+inline unsigned byte_allowed(const char* at, const std::array<bool, 256>& table) noexcept {
+    return static_cast<unsigned>(table[static_cast<unsigned char>(*at)]);
+}
+
+inline bool word_allowed(const char* at, const std::array<bool, 256>& table) noexcept {
+    return (byte_allowed(at, table) & byte_allowed(at + 1, table) & byte_allowed(at + 2, table) &
+            byte_allowed(at + 3, table) & byte_allowed(at + 4, table) &
+            byte_allowed(at + 5, table) & byte_allowed(at + 6, table) &
+            byte_allowed(at + 7, table)) != 0;
+}
+
 bool all_of(std::string_view text, const std::array<bool, 256>& table) noexcept {
-    auto allowed = [&table](const char* at) noexcept {
-        return static_cast<unsigned>(table[static_cast<unsigned char>(*at)]);
-    };
-    auto word_allowed = [&allowed](const char* at) noexcept {
-        return (allowed(at) & allowed(at + 1) & allowed(at + 2) & allowed(at + 3) &
-                allowed(at + 4) & allowed(at + 5) & allowed(at + 6) & allowed(at + 7)) != 0;
-    };
+    auto allowed = [&table](const char* at) noexcept { return byte_allowed(at, table); };
     const char* at = text.data();
     const std::size_t size = text.size();
     if (size >= 8) {
         for (std::size_t offset = 0; offset + 8 < size; offset += 8) {
-            if (!word_allowed(at + offset)) {
+            if (!word_allowed(at + offset, table)) {
                 return false;
             }
         }
-        return word_allowed(at + size - 8);
+        return word_allowed(at + size - 8, table);
     }
     unsigned all = 1;
     switch (size) {
@@ -152,6 +148,26 @@ bool all_of(std::string_view text, const std::array<bool, 256>& table) noexcept 
         default:
             return all != 0;
     }
+}
+
+// How many bytes at the start of `text` are in `table`: for the short runs whose end matters
+// (a Host's name before its port, a path before its query). Whole words while every byte is
+// in the table; a tail shorter than a word is tried as the last eight bytes (overlapping
+// bytes already found good), and only the word that holds the end goes byte by byte.
+std::size_t span_of(std::string_view text, const std::array<bool, 256>& table) noexcept {
+    const char* data = text.data();
+    const std::size_t size = text.size();
+    std::size_t at = 0;
+    while (size - at >= 8 && word_allowed(data + at, table)) {
+        at += 8;
+    }
+    if (size - at < 8 && at != size && size >= 8 && word_allowed(data + size - 8, table)) {
+        return size;
+    }
+    while (at < size && byte_allowed(data + at, table) != 0) {
+        ++at;
+    }
+    return at;
 }
 
 bool is_hex_digit(char c) noexcept {
@@ -239,8 +255,7 @@ bool is_valid_authority(std::string_view authority) noexcept {
     // anything else (an IP literal, an escape, a bad byte) is looked at again below.
     const std::size_t host_end = span_of(authority, unescaped_reg_name_table);
     if (host_end == authority.size() ||
-        (authority[host_end] == ':' &&
-         host_end + 1 + span_of(authority.substr(host_end + 1), digit_table) == authority.size())) {
+        (authority[host_end] == ':' && all_of(authority.substr(host_end + 1), digit_table))) {
         return true;
     }
     std::string_view host = authority;
