@@ -567,10 +567,6 @@ bool is_token(std::string_view text) noexcept {
     return !text.empty() && all_of(text, token_table);
 }
 
-bool status_allows_body(int status) noexcept {
-    return status >= 200 && status != 204 && status != 304;
-}
-
 // --- HeaderFields -------------------------------------------------------------------------------
 
 std::optional<std::string_view> HeaderFields::get(std::string_view name) const noexcept {

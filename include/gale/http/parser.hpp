@@ -216,6 +216,8 @@ class ChunkedDecoder {
 bool is_token(std::string_view text) noexcept;
 
 /// True when `status` may carry a body (not 1xx, 204, 304).
-bool status_allows_body(int status) noexcept;
+constexpr bool status_allows_body(int status) noexcept {
+    return status >= 200 && status != 204 && status != 304;
+}
 
 }  // namespace gale::http
