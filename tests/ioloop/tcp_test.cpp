@@ -12,6 +12,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
 using namespace std::chrono_literals;
 
 namespace {
@@ -34,6 +39,32 @@ std::uint16_t first_port(const std::vector<gale::SocketAddress>& addresses) {
 }
 
 }  // namespace
+
+TEST_CASE("SocketAddress::ip writes addresses as inet_ntop does", "[tcp]") {
+    std::mt19937 random(20261208);
+    std::vector<std::string> addresses = {"0.0.0.0",
+                                          "255.255.255.255",
+                                          "127.0.0.1",
+                                          "10.0.0.1",
+                                          "1.2.3.4",
+                                          "192.168.100.200",
+                                          "::1",
+                                          "::",
+                                          "2001:db8::ff00:42:8329",
+                                          "::ffff:10.1.2.3"};
+    for (int i = 0; i < 2000; ++i) {
+        const std::uint32_t bits = random();
+        char text[INET_ADDRSTRLEN] = {};
+        REQUIRE(::inet_ntop(AF_INET, &bits, text, sizeof text) != nullptr);
+        addresses.emplace_back(text);
+    }
+    for (const std::string& text : addresses) {
+        CAPTURE(text);
+        auto address = gale::SocketAddress::from_ip(text, 80);
+        REQUIRE(address);
+        CHECK(address->ip() == text);
+    }
+}
 
 TEST_CASE("TCPServer and TCPClient echo over loopback", "[tcp]") {
     auto body = []() -> gale::Task<void> {
