@@ -148,6 +148,10 @@ void HTTPHeaders::add(std::string_view name, std::string_view value) {
         return;
     }
     make_room(name.size() + value.size() + 4);
+    if (slots_.capacity() == 0) [[unlikely]] {
+        // Room for a usual response's fields at once, rather than growing by 1, 2, 4.
+        slots_.reserve(minimum_slots);
+    }
     ++version_;
     char* at = bytes_.data() + used_bytes_;
     copy_bytes(at, name);

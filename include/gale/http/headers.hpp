@@ -185,6 +185,7 @@ class HTTPHeaders {
     void resize_value(Slot& slot, std::size_t size);
 
     static constexpr std::size_t minimum_capacity = 128;
+    static constexpr std::size_t minimum_slots = 8;
 
     // bytes_.size() is the capacity; the lines use the first used_bytes_, with no gap between
     // them. Never in the string's small buffer (minimum_capacity), so views survive a move of
