@@ -76,9 +76,10 @@ class LowercaseLiteral {
             std::memcpy(&last, text + size_ - 4, 4);
             return lowered(std::uint64_t{first} | std::uint64_t{last} << 32, 0) == words_[0];
         }
-        const std::uint64_t bytes = std::uint64_t{std::uint8_t(text[0])} |
-                                    std::uint64_t{std::uint8_t(text[size_ / 2])} << 8 |
-                                    std::uint64_t{std::uint8_t(text[size_ - 1])} << 16;
+        auto byte = [text](std::size_t at) {
+            return std::uint64_t{static_cast<std::uint8_t>(text[at])};
+        };
+        const std::uint64_t bytes = byte(0) | byte(size_ / 2) << 8 | byte(size_ - 1) << 16;
         return lowered(bytes, 0) == words_[0];
     }
 

@@ -12,6 +12,7 @@
 namespace gale::http {
 
 using detail::equals_lowercase;
+
 namespace {
 
 // Character classes, one table lookup per byte.
@@ -96,9 +97,6 @@ constexpr auto unescaped_path_table = without(path_table, '%');
 constexpr auto unescaped_reg_name_table = without(reg_name_table, '%');
 constexpr auto plain_path_table = without(unescaped_path_table, '?');
 
-// Eight lookups per branch and no byte loop: request lines and field names and values all
-// pass through here. Past the whole words, the last eight bytes are checked again (overlapping
-// the word before); a text shorter than a word falls through a switch.
 inline unsigned byte_allowed(const char* at, const std::array<bool, 256>& table) noexcept {
     return static_cast<unsigned>(table[static_cast<unsigned char>(*at)]);
 }
@@ -110,6 +108,9 @@ inline bool word_allowed(const char* at, const std::array<bool, 256>& table) noe
             byte_allowed(at + 7, table)) != 0;
 }
 
+// Eight lookups per branch and no byte loop: request lines and field names and values all
+// pass through here. Past the whole words, the last eight bytes are checked again (overlapping
+// the word before); a text shorter than a word falls through a switch.
 bool all_of(std::string_view text, const std::array<bool, 256>& table) noexcept {
     auto allowed = [&table](const char* at) noexcept { return byte_allowed(at, table); };
     const char* at = text.data();
