@@ -419,71 +419,51 @@ std::string upper_case(std::string_view text) {
     }
     return upper;
 }
+
+// A literal and the same bytes as a view, from one string literal.
+struct LiteralCase {
+    gale::http::detail::LowercaseLiteral literal;
+    std::string_view text;
+};
+template <std::size_t N>
+consteval LiteralCase literal_case(const char (&text)[N]) {
+    return {gale::http::detail::LowercaseLiteral(text), std::string_view(text, N - 1)};
+}
 }  // namespace
 
 TEST_CASE("a lowercase literal matches text as equals_ignoring_case does, at every length",
           "[http][headers]") {
-    using gale::http::detail::LowercaseLiteral;
     // Every size from 1 to the limit, each of the three word layouts, and the bytes around
     // the letters ('@' '[' '`' '{', digits, punctuation) that or-ing 0x20 must not confuse.
-    static constexpr LowercaseLiteral literals[] = {
-        "a",
-        "@`",
-        "a-z",
-        "host",
-        "vary!",
-        "expect",
-        "upgrade",
-        "x-gzip@[",
-        "text/html",
-        "connection",
-        "[`{}]@^_-|~",
-        "content-type",
-        "text/markdown",
-        "ab0123456789yz",
-        "content-length",
-        "+json;charset=a",
-        "content-encoding",
-        "transfer-encoding",
-        "abcdefghijklmnopqr",
-        "application/yaml-x",
-        "application/ecmascript",
-        "application/javascript",
-        "application/x-yaml-text",
-        "application/x-javascript",
+    static constexpr LiteralCase cases[] = {
+        literal_case("a"),
+        literal_case("@`"),
+        literal_case("a-z"),
+        literal_case("host"),
+        literal_case("vary!"),
+        literal_case("expect"),
+        literal_case("upgrade"),
+        literal_case("x-gzip@["),
+        literal_case("text/html"),
+        literal_case("connection"),
+        literal_case("[`{}]@^_-|~"),
+        literal_case("content-type"),
+        literal_case("text/markdown"),
+        literal_case("ab0123456789yz"),
+        literal_case("content-length"),
+        literal_case("+json;charset=a"),
+        literal_case("content-encoding"),
+        literal_case("transfer-encoding"),
+        literal_case("abcdefghijklmnopqr"),
+        literal_case("application/yaml-x"),
+        literal_case("application/ecmascript"),
+        literal_case("application/javascript"),
+        literal_case("application/x-yaml-text"),
+        literal_case("application/x-javascript"),
     };
-    static constexpr std::string_view texts[] = {
-        "a",
-        "@`",
-        "a-z",
-        "host",
-        "vary!",
-        "expect",
-        "upgrade",
-        "x-gzip@[",
-        "text/html",
-        "connection",
-        "[`{}]@^_-|~",
-        "content-type",
-        "text/markdown",
-        "ab0123456789yz",
-        "content-length",
-        "+json;charset=a",
-        "content-encoding",
-        "transfer-encoding",
-        "abcdefghijklmnopqr",
-        "application/yaml-x",
-        "application/ecmascript",
-        "application/javascript",
-        "application/x-yaml-text",
-        "application/x-javascript",
-    };
-    static_assert(std::size(literals) == std::size(texts));
     int mismatches = 0;
     int matches = 0;
-    for (std::size_t index = 0; index < std::size(literals); ++index) {
-        const LowercaseLiteral& literal = literals[index];
-        const std::string_view text = texts[index];
+    for (const auto& [literal, text] : cases) {
         REQUIRE(literal.size() == text.size());
         for (std::string base : {std::string(text), upper_case(text)}) {
             for (std::size_t position = 0; position < base.size(); ++position) {
