@@ -70,11 +70,11 @@ void append_string(std::string& out, std::string_view text) {
     to[text.size() + 1] = '"';
 }
 
-template <typename Integer>
-void append_integer(std::string& out, Integer value) {
+// Into a std::string (documents) or the writer's InlineText: both append a string_view.
+template <typename Out, typename Integer>
+void append_integer(Out& out, Integer value) {
     char digits[24];
-    auto result = std::to_chars(digits, digits + sizeof digits, value);
-    out.append(digits, result.ptr);
+    out.append(std::string_view(digits, std::to_chars(digits, digits + sizeof digits, value).ptr));
 }
 
 }  // namespace
@@ -322,17 +322,13 @@ JsonWriter& JsonWriter::value(const nlohmann::json& document) {
 
 JsonWriter& JsonWriter::write_integer(std::int64_t number) {
     before_value();
-    char digits[24];
-    text_.append(
-        std::string_view(digits, std::to_chars(digits, digits + sizeof digits, number).ptr));
+    detail::append_integer(text_, number);
     return after_value();
 }
 
 JsonWriter& JsonWriter::write_unsigned(std::uint64_t number) {
     before_value();
-    char digits[24];
-    text_.append(
-        std::string_view(digits, std::to_chars(digits, digits + sizeof digits, number).ptr));
+    detail::append_integer(text_, number);
     return after_value();
 }
 
